@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both work on a fresh machine with
+# nothing but Python: uv is installed with pip when missing, then the locked environment is synced.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PG_URL ?= $(or $(OSUITE_TEST_PG_URL),postgresql://postgres@127.0.0.1:5432/test)
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-sqlite test-pg lint fmt bench clean
+
+setup:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
+	@$$(command -v uv || echo $(UV)) sync --frozen --quiet
+
+demo: setup
+	$$(command -v uv || echo $(UV)) run --frozen osuite demo
+
+lint: setup
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+	.venv/bin/mypy
+	.venv/bin/lint-imports
+
+test: lint test-sqlite test-pg
+
+test-sqlite: setup
+	OSUITE_TEST_PG_URL= .venv/bin/pytest $(PYTEST_ARGS)
+
+# The whole suite again on PostgreSQL, when a server answers (CI always has one).
+test-pg: setup
+	@if .venv/bin/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== the suite on PostgreSQL ($(PG_URL)) =="; \
+		OSUITE_TEST_PG_URL=$(PG_URL) .venv/bin/pytest $(PYTEST_ARGS); \
+	else echo "== PostgreSQL not reachable at $(PG_URL): suite ran on SQLite only =="; fi
+
+fmt: setup
+	.venv/bin/ruff format src tests bench
+	.venv/bin/ruff check --fix src tests bench
+
+bench: setup
+	.venv/bin/python bench/ingest.py
+	.venv/bin/python bench/catalog_sync.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,5 @@
+"""`python -m osuite` is the same as the `osuite` command."""
+
+from osuite.cli import main
+
+main()

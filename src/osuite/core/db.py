@@ -1,0 +1,97 @@
+"""One database API for the embedded SQLite default and for PostgreSQL, chosen by a URL.
+
+Every use case runs in one transaction: ``with db.write() as conn`` for changes, ``db.read()`` for
+queries. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue on the
+busy timeout instead of failing half-way with "database is locked"; the file is in WAL mode (readers
+never wait for the writer) with foreign keys on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+AFTER_COMMIT = "osuite_after_commit"
+
+
+class Database:
+    """An engine plus the transaction discipline every program follows."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(self.url)
+        else:
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+            )
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        Callbacks registered with :func:`after_commit` run once the commit is durable.
+        """
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(osuite_immediate=True)
+            with conn.begin():
+                yield conn
+            callbacks: list[Callable[[], None]] = conn.info.pop(AFTER_COMMIT, [])
+        for callback in callbacks:
+            callback()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction with a consistent view."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Run ``callback`` after the transaction of ``conn`` commits (not at all if it rolls back)."""
+    conn.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs people write (``postgresql://…``) and pick the drivers we ship (psycopg 3)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("postgresql+psycopg", "sqlite", "sqlite+pysqlite"):
+        raise ValueError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://…")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # NullPool: a connection per use is cheap for SQLite and avoids sharing one across threads.
+    engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("osuite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

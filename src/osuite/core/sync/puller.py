@@ -1,0 +1,162 @@
+"""The edge's puller: follows the center's change log into a local replica.
+
+Each page is applied and the cursor advanced in one local transaction, so a process killed half-way
+through a page leaves the cursor where it was and the next pull repeats the page from scratch. When the
+center says the cursor was compacted away, the puller reloads from zero (a snapshot) over the data it
+has, keeps selling from it meanwhile, and at the end drops what the snapshot did not mention.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from osuite.core.db import Database
+from osuite.core.sync.outbox import backoff
+from osuite.core.sync.tables import EdgeTables
+from osuite.core.sync.transport import ChangeRow, FetchedPage, LinkDown, LinkRefused
+from osuite.core.sync.wire import UPSERT
+
+log = logging.getLogger("osuite.sync")
+
+Fetch = Callable[[int, int, float], FetchedPage]
+
+
+class Replica(Protocol):
+    """The edge's copy of what the center publishes; applies changes in the puller's transaction."""
+
+    entities: Sequence[str]
+
+    def apply(self, conn: Connection, changes: Sequence[ChangeRow]) -> None:
+        """Upsert or delete each change, in order; a delete of something absent is not an error."""
+        ...
+
+    def retain(self, conn: Connection, entity: str, keys: set[str]) -> None:
+        """After a snapshot: delete every replicated ``entity`` whose key is not in ``keys``."""
+        ...
+
+
+@dataclass(frozen=True)
+class PullResult:
+    applied: int
+    has_more: bool
+    reset: bool = False
+
+
+class Puller:
+    def __init__(
+        self,
+        db: Database,
+        tables: EdgeTables,
+        fetch: Fetch,
+        replica: Replica,
+        *,
+        link: str = "upstream",
+        page_size: int = 1000,
+    ) -> None:
+        self.db = db
+        self.tables = tables
+        self.fetch = fetch
+        self.replica = replica
+        self.link = link
+        self.page_size = page_size
+        self.last_error: str | None = None
+        self.last_success: datetime | None = None
+
+    def cursor(self) -> int:
+        with self.db.read() as conn:
+            return self._cursor(conn)[0]
+
+    def pull_once(self, wait: float = 0) -> PullResult:
+        with self.db.read() as conn:
+            since, _resetting = self._cursor(conn)
+        page = self.fetch(since, self.page_size, wait)
+        if page.reset:
+            log.warning("center compacted history past cursor %d: reloading a snapshot", since)
+            with self.db.write() as conn:
+                self._save_cursor(conn, 0, resetting=True)
+                keys = self.tables.snapshot_keys
+                conn.execute(delete(keys).where(keys.c.link == self.link))
+            return PullResult(applied=0, has_more=True, reset=True)
+        with self.db.write() as conn:
+            current, resetting = self._cursor(conn)
+            if current != since:  # another puller advanced meanwhile; its work stands
+                return PullResult(applied=0, has_more=True)
+            self.replica.apply(conn, page.changes)
+            if resetting:
+                self._remember_keys(conn, page.changes)
+                if not page.has_more:
+                    self._sweep(conn)
+                    resetting = False
+            self._save_cursor(conn, page.next, resetting=resetting)
+        self.last_success = datetime.now(UTC)
+        return PullResult(applied=len(page.changes), has_more=page.has_more)
+
+    def catch_up(self) -> int:
+        """Pull until the center has nothing more; the number of changes applied."""
+        total = 0
+        while True:
+            result = self.pull_once()
+            total += result.applied
+            if not result.has_more:
+                return total
+
+    def run(self, stop: threading.Event, *, wait: float = 25.0) -> None:
+        """Follow the log until ``stop`` is set, long-polling when current, backing off when down."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                result = self.pull_once(wait=wait)
+                self.last_error = None
+                failures = 0
+            except (LinkDown, LinkRefused) as exc:
+                failures += 1
+                self.last_error = str(exc)
+                stop.wait(backoff(failures, cap=60.0))
+                continue
+            except Exception as exc:  # a bug in a replica must not stop the link for good
+                failures += 1
+                self.last_error = f"applying changes failed: {exc}"
+                log.exception("applying changes failed; will retry")
+                stop.wait(backoff(failures, cap=60.0))
+                continue
+            if not result.has_more and not result.applied and wait == 0:
+                stop.wait(1.0)
+
+    def _cursor(self, conn: Connection) -> tuple[int, bool]:
+        c = self.tables.cursors.c
+        row = conn.execute(select(c.seq, c.resetting).where(c.link == self.link)).first()
+        return (int(row.seq), bool(row.resetting)) if row else (0, False)
+
+    def _save_cursor(self, conn: Connection, seq: int, *, resetting: bool) -> None:
+        table = self.tables.cursors
+        values = {"seq": seq, "resetting": resetting, "updated_at": datetime.now(UTC)}
+        if conn.execute(update(table).where(table.c.link == self.link).values(**values)).rowcount == 0:
+            conn.execute(insert(table).values(link=self.link, **values))
+
+    def _remember_keys(self, conn: Connection, changes: Sequence[ChangeRow]) -> None:
+        rows = [{"link": self.link, "entity": c.entity, "key": c.key} for c in changes if c.op == UPSERT]
+        if not rows:
+            return
+        dialect = sqlite if self.db.is_sqlite else postgresql
+        for start in range(0, len(rows), 500):
+            statement = dialect.insert(self.tables.snapshot_keys).values(rows[start : start + 500])
+            conn.execute(statement.on_conflict_do_nothing())
+
+    def _sweep(self, conn: Connection) -> None:
+        keys = self.tables.snapshot_keys
+        for entity in self.replica.entities:
+            seen = set(
+                conn.execute(
+                    select(keys.c.key).where(keys.c.link == self.link, keys.c.entity == entity)
+                ).scalars()
+            )
+            self.replica.retain(conn, entity, seen)
+        conn.execute(delete(keys).where(keys.c.link == self.link))

@@ -1,0 +1,94 @@
+"""The center's sync endpoints: ``GET /api/v1/sync/changes`` and ``POST /api/v1/sync/documents``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from osuite.core.http import Principal, requires
+from osuite.core.sync.changelog import ChangeLog, Page
+from osuite.core.sync.intake import Intake
+from osuite.core.sync.wire import ChangesPage, DocumentsBatch, IntakeAnswer
+
+SYNC_SCOPE = "sync"
+MAX_WAIT = 60.0
+
+Audiences = Callable[[Principal], list[str]]
+SyncClient = Annotated[Principal, Depends(requires(SYNC_SCOPE))]
+
+
+def sync_router(*, changelog: ChangeLog, intake: Intake, audiences: Audiences) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+
+    @router.get(
+        "/changes",
+        response_model=ChangesPage,
+        summary="The next page of reference-data changes for the calling client",
+        description=(
+            "Send the `next` of the previous page as `since` (0 the first time: the answer is a snapshot "
+            "of everything current). With `wait` > 0 an empty answer is held until a change arrives or "
+            "the wait ends. `reset: true` means the cursor is too old: start again from 0."
+        ),
+    )
+    async def changes(
+        principal: SyncClient,
+        since: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+        wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+    ) -> Response:
+        groups = audiences(principal)
+        deadline = time.monotonic() + wait
+        while True:
+            version = changelog.notifier.version
+            page = await run_in_threadpool(_read, changelog, since, groups, limit)
+            remaining = deadline - time.monotonic()
+            if page.rows or page.reset or remaining <= 0:
+                return Response(_encode(page), media_type="application/json")
+            # Re-check at least every few seconds: a NOTIFY lost with a dropped listener costs latency,
+            # never a change.
+            await changelog.notifier.wait(version, min(remaining, 5.0))
+
+    @router.post(
+        "/documents",
+        response_model=IntakeAnswer,
+        summary="Hand documents to the center; answers which ids it holds and which it refuses",
+        description=(
+            "Idempotent by document id: sending a batch again stores nothing twice. Mark as delivered "
+            "exactly the ids in `held`; `rejected` ones will never be accepted as sent."
+        ),
+    )
+    def documents(batch: DocumentsBatch, principal: SyncClient) -> IntakeAnswer:
+        return intake.accept(principal, batch.documents)
+
+    return router
+
+
+def _read(changelog: ChangeLog, since: int, groups: list[str], limit: int) -> Page:
+    with changelog.db.read() as conn:
+        return changelog.read(conn, since=since, audiences=groups, limit=limit)
+
+
+def _encode(page: Page) -> bytes:
+    """Serialize with the stored payload text passed through untouched (the catalog path is hot)."""
+    return orjson.dumps(
+        {
+            "changes": [
+                {
+                    "seq": seq,
+                    "entity": entity,
+                    "key": key,
+                    "op": op,
+                    "payload": orjson.Fragment(payload) if payload is not None else None,
+                }
+                for seq, entity, key, op, payload in page.rows
+            ],
+            "next": page.next,
+            "has_more": page.has_more,
+            "reset": page.reset,
+        }
+    )

@@ -1,0 +1,1 @@
+"""The data server: reference data for terminals, their documents, their remote control."""

@@ -1,0 +1,5 @@
+"""Placeholder: filled by its owner."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

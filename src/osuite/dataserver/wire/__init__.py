@@ -1,0 +1,1 @@
+"""The data server's published request and response models, one module per area."""
