@@ -20,11 +20,14 @@ ConfigOption = Annotated[
 HostOption = Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on [default: the program's own]")]
 DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="Where the SQLite files and journals live [default: ./var/<program>]")
+    Path | None,
+    typer.Option("--data-dir", help="Where the SQLite files and journals live [default: ./var/<program>]"),
 ]
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database-url", help="sqlite:///FILE or postgresql://user@host/db [default: SQLite in data dir]"),
+    typer.Option(
+        "--database-url", help="sqlite:///FILE or postgresql://user@host/db [default: SQLite in data dir]"
+    ),
 ]
 
 

@@ -39,8 +39,8 @@ class Database:
 
         Callbacks registered with :func:`after_commit` run once the commit is durable.
         """
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(osuite_immediate=True)
+        with self.engine.connect() as plain:
+            conn = plain.execution_options(osuite_immediate=True)
             with conn.begin():
                 yield conn
             callbacks: list[Callable[[], None]] = conn.info.pop(AFTER_COMMIT, [])

@@ -10,27 +10,37 @@ import threading
 import time
 import uuid
 
-_lock = threading.Lock()
-_last_ms = 0
-_counter = 0
+
+class _Clock:
+    """The last millisecond used and a counter within it, so ids never go backwards in a process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last_ms = 0
+        self.counter = 0
+
+    def tick(self) -> tuple[int, int]:
+        with self.lock:
+            ms = time.time_ns() // 1_000_000
+            if ms <= self.last_ms:
+                self.counter += 1
+                if self.counter > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
+                    self.last_ms += 1
+                    self.counter = 0
+            else:
+                self.last_ms = ms
+                self.counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # room to count up
+            return self.last_ms, self.counter
+
+
+_clock = _Clock()
 
 
 def uuid7() -> uuid.UUID:
     """A new UUIDv7; ids made in one process are strictly increasing, even within a millisecond."""
-    global _last_ms, _counter
-    with _lock:
-        ms = time.time_ns() // 1_000_000
-        if ms <= _last_ms:
-            _counter += 1
-            if _counter > 0xFFF:  # 4096 ids in one millisecond: borrow the next millisecond
-                _last_ms += 1
-                _counter = 0
-            ms = _last_ms
-        else:
-            _last_ms = ms
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # leave room to count up
-        rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-        value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | _counter << 64 | 0b10 << 62 | rand_b
+    ms, counter = _clock.tick()
+    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
     return uuid.UUID(int=value)
 
 

@@ -37,9 +37,7 @@ def run_env(metadata: MetaData) -> None:
         db = Database(context.config.get_main_option("sqlalchemy.url") or "")
     try:
         with db.engine.connect() as connection:
-            context.configure(
-                connection=connection, target_metadata=metadata, render_as_batch=db.is_sqlite
-            )
+            context.configure(connection=connection, target_metadata=metadata, render_as_batch=db.is_sqlite)
             with context.begin_transaction():
                 context.run_migrations()
             connection.commit()

@@ -48,7 +48,9 @@ def build_app(settings: DataServerSettings, *, migrate: bool = True) -> FastAPI:
         if listener:
             listener.start()
         link = upstream.Link.start_if_joined(ds, stop)
-        housekeeping = threading.Thread(target=_housekeeping, args=(ds, stop), name="housekeeping", daemon=True)
+        housekeeping = threading.Thread(
+            target=_housekeeping, args=(ds, stop), name="housekeeping", daemon=True
+        )
         housekeeping.start()
         app.state.link = link
         try:

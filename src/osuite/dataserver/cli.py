@@ -58,7 +58,9 @@ def serve(
 
 
 @app.command()
-def migrate(config: ConfigOption = None, data_dir: DataDirOption = None, database_url: DatabaseOption = None) -> None:
+def migrate(
+    config: ConfigOption = None, data_dir: DataDirOption = None, database_url: DatabaseOption = None
+) -> None:
     """Create or upgrade the database schema, then exit."""
     ds = _open(config, data_dir, database_url)
     typer.echo(f"database at {ds.db.engine.url.render_as_string(hide_password=True)} is up to date")

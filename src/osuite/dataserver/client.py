@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from osuite.core.sync.transport import SyncTransport
-from osuite.dataserver.wire.clients import EnrollRequest, Enrolled
+from osuite.dataserver.wire.clients import Enrolled, EnrollRequest
 
 
 class DataServerError(RuntimeError):

@@ -21,19 +21,44 @@ from osuite.core.sync.wire import EVERYONE, client_audience, store_audience
 from osuite.dataserver import tables
 from osuite.dataserver.context import CLIENT, MANAGE, READ, RELAY, DataServer
 
-CLIENT_KINDS = ("pos", "scales", "dataserver", "processing", "printing", "restaurant", "tickets", "manager", "other")
+CLIENT_KINDS = (
+    "pos",
+    "scales",
+    "dataserver",
+    "processing",
+    "printing",
+    "restaurant",
+    "tickets",
+    "manager",
+    "other",
+)
 ADMIN_SCOPES = frozenset({MANAGE, READ})
 
 
-def create_store(conn: Connection, ds: DataServer, *, code: str, name: str, address: str = "",
-                 timezone: str = "Europe/Moscow", store_id: str | None = None) -> dict[str, Any]:
+def create_store(
+    conn: Connection,
+    ds: DataServer,
+    *,
+    code: str,
+    name: str,
+    address: str = "",
+    timezone: str = "Europe/Moscow",
+    store_id: str | None = None,
+) -> dict[str, Any]:
     code = code.strip()
     if not code or not name.strip():
         raise Problem(422, "Invalid store", "a store needs a code and a name")
     if conn.execute(select(tables.stores.c.id).where(tables.stores.c.code == code)).first():
         raise conflict(f"a store with code {code!r} already exists")
-    row = {"id": store_id or new_id(), "code": code, "name": name.strip(), "address": address,
-           "timezone": timezone, "active": True, "updated_at": datetime.now(UTC)}
+    row = {
+        "id": store_id or new_id(),
+        "code": code,
+        "name": name.strip(),
+        "address": address,
+        "timezone": timezone,
+        "active": True,
+        "updated_at": datetime.now(UTC),
+    }
     conn.execute(insert(tables.stores).values(**row))
     publish_store(conn, ds, row)
     return row
@@ -54,15 +79,19 @@ def get_store(conn: Connection, store_id: str) -> dict[str, Any]:
 def find_store(conn: Connection, id_or_code: str) -> dict[str, Any]:
     """A store by id or by its short code, as an IT person types it on the command line."""
     s = tables.stores.c
-    row = conn.execute(
-        select(tables.stores).where((s.id == id_or_code) | (s.code == id_or_code))
-    ).mappings().first()
+    row = (
+        conn.execute(select(tables.stores).where((s.id == id_or_code) | (s.code == id_or_code)))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise not_found("store", id_or_code)
     return dict(row)
 
 
-def issue_enrollment_code(conn: Connection, ds: DataServer, *, store_id: str, kind: str, name: str) -> dict[str, Any]:
+def issue_enrollment_code(
+    conn: Connection, ds: DataServer, *, store_id: str, kind: str, name: str
+) -> dict[str, Any]:
     """A one-time code for a new client of ``kind`` in the store; shown once, stored hashed."""
     if kind not in CLIENT_KINDS:
         raise Problem(422, "Invalid client kind", f"kind must be one of {', '.join(CLIENT_KINDS)}")
@@ -70,19 +99,27 @@ def issue_enrollment_code(conn: Connection, ds: DataServer, *, store_id: str, ki
     code = new_code()
     now = datetime.now(UTC)
     expires = now + timedelta(hours=ds.settings.enrollment_code_hours)
-    conn.execute(insert(tables.enrollment_codes).values(
-        digest=code_digest(code), store_id=store_id, kind=kind, name=name or kind,
-        created_at=now, expires_at=expires,
-    ))
+    conn.execute(
+        insert(tables.enrollment_codes).values(
+            digest=code_digest(code),
+            store_id=store_id,
+            kind=kind,
+            name=name or kind,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
     return {"code": code, "store_id": store_id, "kind": kind, "name": name or kind, "expires_at": expires}
 
 
-def enroll(conn: Connection, *, code: str, name: str | None = None, version: str | None = None) -> dict[str, Any]:
+def enroll(
+    conn: Connection, *, code: str, name: str | None = None, version: str | None = None
+) -> dict[str, Any]:
     """Trade a one-time code for a client id and token. A used or expired code is refused."""
     e = tables.enrollment_codes.c
-    found = conn.execute(
-        select(tables.enrollment_codes).where(e.digest == code_digest(code))
-    ).mappings().first()
+    found = (
+        conn.execute(select(tables.enrollment_codes).where(e.digest == code_digest(code))).mappings().first()
+    )
     now = datetime.now(UTC)
     if found is None:
         raise Problem(403, "Enrollment refused", "this enrollment code is unknown; ask for a new one")
@@ -99,20 +136,35 @@ def enroll(conn: Connection, *, code: str, name: str | None = None, version: str
     ).rowcount
     if claimed != 1:  # another enrollment took the code a moment ago
         raise Problem(403, "Enrollment refused", "this enrollment code was already used; ask for a new one")
-    conn.execute(insert(tables.clients).values(
-        id=client_id, store_id=found["store_id"], kind=found["kind"], name=name or found["name"],
-        token_digest=token_digest(token), enrolled_at=now, version=version,
-    ))
-    return {"client_id": client_id, "token": token, "store_id": found["store_id"], "kind": found["kind"],
-            "name": name or found["name"]}
+    conn.execute(
+        insert(tables.clients).values(
+            id=client_id,
+            store_id=found["store_id"],
+            kind=found["kind"],
+            name=name or found["name"],
+            token_digest=token_digest(token),
+            enrolled_at=now,
+            version=version,
+        )
+    )
+    return {
+        "client_id": client_id,
+        "token": token,
+        "store_id": found["store_id"],
+        "kind": found["kind"],
+        "name": name or found["name"],
+    }
 
 
 def revoke_client(conn: Connection, client_id: str) -> None:
     c = tables.clients.c
     if conn.execute(select(c.id).where(c.id == client_id)).first() is None:
         raise not_found("client", client_id)
-    conn.execute(update(tables.clients).where(c.id == client_id, c.revoked_at.is_(None))
-                 .values(revoked_at=datetime.now(UTC)))
+    conn.execute(
+        update(tables.clients)
+        .where(c.id == client_id, c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
     _cache.clear()
 
 
@@ -122,16 +174,26 @@ def create_api_key(conn: Connection, *, name: str, scopes: frozenset[str] = ADMI
         raise Problem(422, "Invalid scopes", f"unknown scopes: {', '.join(sorted(unknown))}")
     token = new_token()
     key_id = new_id()
-    conn.execute(insert(tables.api_keys).values(
-        id=key_id, name=name, token_digest=token_digest(token), scopes=" ".join(sorted(scopes)),
-        created_at=datetime.now(UTC),
-    ))
+    conn.execute(
+        insert(tables.api_keys).values(
+            id=key_id,
+            name=name,
+            token_digest=token_digest(token),
+            scopes=" ".join(sorted(scopes)),
+            created_at=datetime.now(UTC),
+        )
+    )
     return {"id": key_id, "name": name, "token": token, "scopes": sorted(scopes)}
 
 
 def revoke_api_key(conn: Connection, key_id: str) -> None:
     k = tables.api_keys.c
-    if conn.execute(update(tables.api_keys).where(k.id == key_id).values(revoked_at=datetime.now(UTC))).rowcount == 0:
+    if (
+        conn.execute(
+            update(tables.api_keys).where(k.id == key_id).values(revoked_at=datetime.now(UTC))
+        ).rowcount
+        == 0
+    ):
         raise not_found("API key", key_id)
     _cache.clear()
 
@@ -167,8 +229,13 @@ def _lookup(conn: Connection, digest: str) -> Principal | None:
     ).first()
     if client is not None:
         scopes = {"sync", CLIENT} | ({RELAY} if client.kind == "dataserver" else set())
-        return Principal(kind=client.kind, id=client.id, name=client.name, scopes=frozenset(scopes),
-                         store_id=client.store_id)
+        return Principal(
+            kind=client.kind,
+            id=client.id,
+            name=client.name,
+            scopes=frozenset(scopes),
+            store_id=client.store_id,
+        )
     k = tables.api_keys.c
     key = conn.execute(
         select(k.id, k.name, k.scopes).where(k.token_digest == digest, k.revoked_at.is_(None))

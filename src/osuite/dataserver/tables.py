@@ -17,7 +17,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-
 )
 
 from osuite.core.sync.tables import center_tables, edge_tables
@@ -320,5 +319,3 @@ command_results = Table(
     Column("output", Text, nullable=False),
     Column("at", TZ, nullable=False),
 )
-
-

@@ -48,10 +48,16 @@ def join(ds: DataServer, *, url: str, code: str, name: str) -> dict[str, Any]:
         raise Problem(422, "Wrong code", f"the code was issued for a {enrolled.kind}, not a data server")
     with ds.db.write() as conn:
         conn.execute(delete(tables.upstream))
-        conn.execute(insert(tables.upstream).values(
-            id=1, url=url.rstrip("/"), token=enrolled.token, client_id=enrolled.client_id,
-            store_id=enrolled.store_id, joined_at=datetime.now(UTC),
-        ))
+        conn.execute(
+            insert(tables.upstream).values(
+                id=1,
+                url=url.rstrip("/"),
+                token=enrolled.token,
+                client_id=enrolled.client_id,
+                store_id=enrolled.store_id,
+                joined_at=datetime.now(UTC),
+            )
+        )
     return {"client_id": enrolled.client_id, "store_id": enrolled.store_id, "url": url}
 
 

@@ -121,7 +121,9 @@ class ChangeLog:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
         table = self.tables.changes
         for chunk in _chunks(list(latest), 300):
-            conn.execute(delete(table).where(tuple_(table.c.entity, table.c.key, table.c.audience).in_(chunk)))
+            conn.execute(
+                delete(table).where(tuple_(table.c.entity, table.c.key, table.c.audience).in_(chunk))
+            )
         conn.execute(insert(table), rows)
         if not self.db.is_sqlite:
             conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
@@ -144,7 +146,7 @@ class ChangeLog:
             query = query.where(c.op == UPSERT)  # a client with nothing needs no tombstones
         rows = [tuple(r) for r in conn.execute(query)]
         next_seq = rows[-1][0] if rows else since
-        return Page(rows=rows, next=next_seq, has_more=len(rows) == limit)  # type: ignore[arg-type]
+        return Page(rows=rows, next=next_seq, has_more=len(rows) == limit)
 
     def horizon(self, conn: Connection) -> int:
         value = conn.execute(
@@ -159,9 +161,7 @@ class ChangeLog:
         """Drop deletes older than ``older_than``; clients whose cursor predates them must reset."""
         c = self.tables.changes.c
         cutoff = datetime.now(UTC) - older_than
-        newest = conn.execute(
-            select(func.max(c.seq)).where(c.op == DELETE, c.changed_at < cutoff)
-        ).scalar()
+        newest = conn.execute(select(func.max(c.seq)).where(c.op == DELETE, c.changed_at < cutoff)).scalar()
         if newest is None:
             return 0
         purged = conn.execute(delete(self.tables.changes).where(c.op == DELETE, c.seq <= newest)).rowcount

@@ -57,7 +57,9 @@ class DocumentKind(Protocol[T]):
 
 
 def digest(kind: str, payload: dict[str, Any]) -> str:
-    return hashlib.sha256(kind.encode() + b"\0" + orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        kind.encode() + b"\0" + orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 OnNew = Callable[[Connection, list[DocumentIn]], None]
@@ -88,7 +90,9 @@ class Intake:
             doc_digest = digest(doc.kind, doc.payload)
             if doc.id in parsed:
                 if parsed[doc.id][1] != doc_digest:
-                    rejected.append(Rejection(id=doc.id, reason="the batch holds two different documents with this id"))
+                    rejected.append(
+                        Rejection(id=doc.id, reason="the batch holds two different documents with this id")
+                    )
                 continue
             kind = self.kinds.get(doc.kind)
             if kind is None:
@@ -131,7 +135,9 @@ class Intake:
             rejected=rejected,
         )
 
-    def _claim(self, conn: Connection, source: Principal, parsed: dict[str, tuple[str, str, Any]]) -> list[str]:
+    def _claim(
+        self, conn: Connection, source: Principal, parsed: dict[str, tuple[str, str, Any]]
+    ) -> list[str]:
         """Insert inbox rows for ids not held yet; return those ids (the concurrent-safe way)."""
         now = datetime.now(UTC)
         rows = [
@@ -153,7 +159,9 @@ class Intake:
         inbox = self.tables.inbox
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            found.update(conn.execute(select(inbox.c.id, inbox.c.digest).where(inbox.c.id.in_(chunk))).tuples())
+            found.update(
+                conn.execute(select(inbox.c.id, inbox.c.digest).where(inbox.c.id.in_(chunk))).tuples()
+            )
         return found
 
 
@@ -171,7 +179,8 @@ def _reason(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
         parts = [
-            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'document'}: {e.get('msg', '')}" for e in errors()
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'document'}: {e.get('msg', '')}"
+            for e in errors()
         ]
         return "; ".join(parts)[:1000]
     return str(exc)[:1000]

@@ -51,8 +51,12 @@ class Outbox:
         now = datetime.now(UTC)
         conn.execute(
             insert(self.table).values(
-                id=id, kind=kind, payload=orjson.dumps(payload).decode(), created_at=now,
-                attempts=0, next_attempt_at=now,
+                id=id,
+                kind=kind,
+                payload=orjson.dumps(payload).decode(),
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
             )
         )
 
@@ -67,7 +71,9 @@ class Outbox:
     def dead_letters(self, conn: Connection) -> list[dict[str, Any]]:
         t = self.table.c
         rows = conn.execute(
-            select(t.id, t.kind, t.last_error, t.rejected_at).where(t.rejected_at.is_not(None)).order_by(t.position)
+            select(t.id, t.kind, t.last_error, t.rejected_at)
+            .where(t.rejected_at.is_not(None))
+            .order_by(t.position)
         )
         return [dict(r._mapping) for r in rows]
 
