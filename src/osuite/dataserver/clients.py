@@ -8,11 +8,14 @@ makes its token worthless at once.
 from __future__ import annotations
 
 import time
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, insert, select, update
 
+from osuite.core.db import after_commit
 from osuite.core.http import Principal, Problem, conflict, not_found
 from osuite.core.ids import new_id
 from osuite.core.security import code_digest, new_code, new_token, token_digest
@@ -20,18 +23,8 @@ from osuite.core.sync.changelog import Change
 from osuite.core.sync.wire import EVERYONE, client_audience, store_audience
 from osuite.dataserver import tables
 from osuite.dataserver.context import CLIENT, MANAGE, READ, RELAY, DataServer
+from osuite.dataserver.wire.clients import CLIENT_KINDS, HeartbeatIn
 
-CLIENT_KINDS = (
-    "pos",
-    "scales",
-    "dataserver",
-    "processing",
-    "printing",
-    "restaurant",
-    "tickets",
-    "manager",
-    "other",
-)
 ADMIN_SCOPES = frozenset({MANAGE, READ})
 
 
@@ -48,8 +41,11 @@ def create_store(
     code = code.strip()
     if not code or not name.strip():
         raise Problem(422, "Invalid store", "a store needs a code and a name")
+    _check_timezone(timezone)
     if conn.execute(select(tables.stores.c.id).where(tables.stores.c.code == code)).first():
         raise conflict(f"a store with code {code!r} already exists")
+    if store_id and conn.execute(select(tables.stores.c.id).where(tables.stores.c.id == store_id)).first():
+        raise conflict(f"a store with id {store_id} already exists")
     row = {
         "id": store_id or new_id(),
         "code": code,
@@ -64,6 +60,53 @@ def create_store(
     return row
 
 
+def update_store(
+    conn: Connection,
+    ds: DataServer,
+    *,
+    store_id: str,
+    code: str,
+    name: str,
+    address: str,
+    timezone: str,
+    active: bool,
+) -> dict[str, Any]:
+    """Replace a store's fields and republish it, so every client sees the new name or address."""
+    current = get_store(conn, store_id)
+    code = code.strip()
+    if not code or not name.strip():
+        raise Problem(422, "Invalid store", "a store needs a code and a name")
+    _check_timezone(timezone)
+    s = tables.stores.c
+    if code != current["code"] and conn.execute(select(s.id).where(s.code == code)).first():
+        raise conflict(f"a store with code {code!r} already exists")
+    values = {
+        "code": code,
+        "name": name.strip(),
+        "address": address,
+        "timezone": timezone,
+        "active": active,
+        "updated_at": datetime.now(UTC),
+    }
+    conn.execute(update(tables.stores).where(s.id == store_id).values(**values))
+    row = {**current, **values}
+    publish_store(conn, ds, row)
+    return row
+
+
+def list_stores(conn: Connection, *, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """Stores by code; pass the last code seen as ``after`` for the next page."""
+    s = tables.stores.c
+    query = select(tables.stores).order_by(s.code).limit(limit)
+    if after:
+        query = query.where(s.code > after)
+    return [_store(r) for r in conn.execute(query).mappings()]
+
+
+def _store(row: Any) -> dict[str, Any]:
+    return {**row, "updated_at": _aware(row["updated_at"])}
+
+
 def publish_store(conn: Connection, ds: DataServer, row: dict[str, Any]) -> None:
     payload = {k: row[k] for k in ("id", "code", "name", "address", "timezone", "active")}
     ds.changelog.record(conn, [Change("store", row["id"], EVERYONE, payload)])
@@ -73,7 +116,7 @@ def get_store(conn: Connection, store_id: str) -> dict[str, Any]:
     row = conn.execute(select(tables.stores).where(tables.stores.c.id == store_id)).mappings().first()
     if row is None:
         raise not_found("store", store_id)
-    return dict(row)
+    return _store(row)
 
 
 def find_store(conn: Connection, id_or_code: str) -> dict[str, Any]:
@@ -86,7 +129,7 @@ def find_store(conn: Connection, id_or_code: str) -> dict[str, Any]:
     )
     if row is None:
         raise not_found("store", id_or_code)
-    return dict(row)
+    return _store(row)
 
 
 def issue_enrollment_code(
@@ -95,7 +138,8 @@ def issue_enrollment_code(
     """A one-time code for a new client of ``kind`` in the store; shown once, stored hashed."""
     if kind not in CLIENT_KINDS:
         raise Problem(422, "Invalid client kind", f"kind must be one of {', '.join(CLIENT_KINDS)}")
-    get_store(conn, store_id)
+    if not get_store(conn, store_id)["active"]:
+        raise conflict(f"store {store_id} is closed (inactive): reopen it before adding clients")
     code = new_code()
     now = datetime.now(UTC)
     expires = now + timedelta(hours=ds.settings.enrollment_code_hours)
@@ -165,7 +209,7 @@ def revoke_client(conn: Connection, client_id: str) -> None:
         .where(c.id == client_id, c.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
     )
-    _cache.clear()
+    _forget_tokens(conn)
 
 
 def create_api_key(conn: Connection, *, name: str, scopes: frozenset[str] = ADMIN_SCOPES) -> dict[str, Any]:
@@ -188,20 +232,144 @@ def create_api_key(conn: Connection, *, name: str, scopes: frozenset[str] = ADMI
 
 def revoke_api_key(conn: Connection, key_id: str) -> None:
     k = tables.api_keys.c
-    if (
-        conn.execute(
-            update(tables.api_keys).where(k.id == key_id).values(revoked_at=datetime.now(UTC))
-        ).rowcount
-        == 0
-    ):
+    if conn.execute(select(k.id).where(k.id == key_id)).first() is None:
         raise not_found("API key", key_id)
-    _cache.clear()
+    conn.execute(
+        update(tables.api_keys)
+        .where(k.id == key_id, k.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    _forget_tokens(conn)
+
+
+def list_api_keys(conn: Connection) -> list[dict[str, Any]]:
+    k = tables.api_keys.c
+    rows = conn.execute(
+        select(k.id, k.name, k.scopes, k.created_at, k.revoked_at).order_by(k.created_at)
+    ).mappings()
+    return [
+        {
+            **r,
+            "scopes": r["scopes"].split(),
+            "created_at": _aware(r["created_at"]),
+            "revoked_at": _aware(r["revoked_at"]) if r["revoked_at"] else None,
+        }
+        for r in rows
+    ]
+
+
+def get_api_key(conn: Connection, key_id: str) -> dict[str, Any]:
+    for key in list_api_keys(conn):
+        if key["id"] == key_id:
+            return key
+    raise not_found("API key", key_id)
+
+
+# --- clients and their live state -------------------------------------------------------------------
+
+
+def get_client_row(conn: Connection, client_id: str) -> dict[str, Any]:
+    row = conn.execute(select(tables.clients).where(tables.clients.c.id == client_id)).mappings().first()
+    if row is None:
+        raise not_found("client", client_id)
+    return dict(row)
+
+
+def get_client(conn: Connection, ds: DataServer, *, client_id: str) -> dict[str, Any]:
+    return live_state(get_client_row(conn, client_id), now=datetime.now(UTC), ds=ds)
+
+
+def list_clients(
+    conn: Connection,
+    ds: DataServer,
+    *,
+    store_id: str | None = None,
+    kind: str | None = None,
+    after: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Clients in enrollment order with their live state; pass the last id seen as ``after``."""
+    c = tables.clients.c
+    query = select(tables.clients).order_by(c.id).limit(limit)
+    if store_id:
+        query = query.where(c.store_id == store_id)
+    if kind:
+        query = query.where(c.kind == kind)
+    if after:
+        query = query.where(c.id > after)
+    now = datetime.now(UTC)
+    return [live_state(dict(r), now=now, ds=ds) for r in conn.execute(query).mappings()]
+
+
+def live_state(row: dict[str, Any], *, now: datetime, ds: DataServer) -> dict[str, Any]:
+    """A client row as people read it: online or not, and what its last heartbeat said."""
+    return client_view(row, now=now, offline_after=timedelta(seconds=ds.settings.offline_after_seconds))
+
+
+def client_view(row: dict[str, Any], *, now: datetime, offline_after: timedelta) -> dict[str, Any]:
+    """Pure: online means not revoked and heard from within ``offline_after``."""
+    state: dict[str, Any] = orjson.loads(row["state"]) if row.get("state") else {}
+    heard = _aware(row["last_heartbeat_at"]) if row.get("last_heartbeat_at") else None
+    revoked = row.get("revoked_at") is not None
+    online = not revoked and heard is not None and now - heard <= offline_after
+    devices: dict[str, Any] = state.get("devices") or {}
+    shift = state.get("shift")
+    return {
+        "id": row["id"],
+        "store_id": row["store_id"],
+        "kind": row["kind"],
+        "name": row["name"],
+        "enrolled_at": _aware(row["enrolled_at"]),
+        "revoked": revoked,
+        "revoked_at": _aware(row["revoked_at"]) if revoked else None,
+        "status": "revoked" if revoked else "online" if online else "offline",
+        "online": online,
+        "last_heartbeat_at": heard,
+        "version": row.get("version"),
+        "shift_open": bool(shift and shift.get("open")) if "shift" in state else None,
+        "shift": shift,
+        "queue_length": state.get("queue_length"),
+        "last_sync_at": state.get("last_sync_at"),
+        "sync_cursor": state.get("sync_cursor"),
+        "devices": devices,
+        "device_errors": [
+            {"device": name, "message": d.get("message", "")}
+            for name, d in sorted(devices.items())
+            if d.get("status") == "error"
+        ],
+        "license": state.get("license"),
+        "extra": state.get("extra") or {},
+    }
+
+
+def record_heartbeat(conn: Connection, *, client_id: str, heartbeat: HeartbeatIn) -> datetime:
+    """Keep the last heartbeat as the client's state; when it was heard is the server's clock."""
+    now = datetime.now(UTC)
+    c = tables.clients.c
+    done = conn.execute(
+        update(tables.clients)
+        .where(c.id == client_id, c.revoked_at.is_(None))
+        .values(
+            state=orjson.dumps(heartbeat.model_dump(mode="json")).decode(),
+            version=heartbeat.version,
+            last_heartbeat_at=now,
+        )
+    ).rowcount
+    if done != 1:
+        raise not_found("client", client_id)
+    return now
 
 
 # Tokens are checked on every request; a short cache keeps the ingest path off the database while a
 # revocation still takes effect within seconds (and at once in this process).
 _CACHE_SECONDS = 5.0
 _cache: dict[str, tuple[float, Principal | None]] = {}
+
+
+def _forget_tokens(conn: Connection) -> None:
+    """Drop cached principals once the revocation commits: clearing before the commit would let a
+    request in between cache the still-valid principal again for the cache's lifetime."""
+    after_commit(conn, _cache.clear)
 
 
 class Authenticator:
@@ -251,6 +419,14 @@ def audiences(principal: Principal) -> list[str]:
     if principal.store_id:
         groups.append(store_audience(principal.store_id))
     return groups
+
+
+def _check_timezone(name: str) -> None:
+    known = zoneinfo.available_timezones()
+    if known and name not in known:
+        raise Problem(
+            422, "Invalid store", f"unknown time zone {name!r}: use an IANA name like Europe/Moscow"
+        )
 
 
 def _aware(moment: datetime) -> datetime:
