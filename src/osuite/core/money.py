@@ -7,11 +7,15 @@ totals are sums of lines; a discount is spread over lines so that they add up to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 QUANTITY_PLACES = Decimal("0.001")
 MAX_QUANTITY = Decimal("99999.999")
+MAX_MONEY = 2**63 - 1  # kopecks; what a BIGINT column holds
+_MAX_WHOLE_DIGITS = len(str(MAX_MONEY // 100))
+_AMOUNT = re.compile(r"(?P<sign>[+-]?)(?=[0-9]|\.[0-9])(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?")
 
 
 class MoneyError(ValueError):
@@ -19,18 +23,26 @@ class MoneyError(ValueError):
 
 
 def parse_money(text: str) -> int:
-    """Minor units from a decimal amount as people write it: ``"12.34"``, ``"12,5"``, ``"-3"``."""
+    """Minor units from a decimal amount as people write it: ``"12.34"``, ``"12,5"``, ``"-3"``.
+
+    Read digit by digit rather than through ``Decimal`` arithmetic, whose 28-digit context would
+    silently round a long amount and would accept exponents (``"1e999999"``) that overflow it.
+    """
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise MoneyError(f"{text!r} is not an amount of money") from None
-    if not value.is_finite():
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None:
         raise MoneyError(f"{text!r} is not an amount of money")
-    minor = value * 100
-    if minor != minor.to_integral_value():
+    sign, whole, fraction = match.group("sign", "whole", "fraction")
+    fraction = (fraction or "").rstrip("0")
+    if len(fraction) > 2:
         raise MoneyError(f"{text!r} has more than two decimal places")
-    return int(minor)
+    whole = whole.lstrip("0")
+    if len(whole) > _MAX_WHOLE_DIGITS:
+        raise MoneyError(f"{text!r} is larger than any amount of money can be")
+    minor = int(whole or "0") * 100 + int(fraction.ljust(2, "0"))
+    if minor > MAX_MONEY:
+        raise MoneyError(f"{text!r} is larger than any amount of money can be")
+    return -minor if sign == "-" else minor
 
 
 def format_money(minor: int) -> str:
@@ -48,10 +60,10 @@ def quantity(value: str | int | Decimal) -> Decimal:
         raise MoneyError(f"{value!r} is not a quantity") from None
     if not q.is_finite():
         raise MoneyError(f"{value!r} is not a quantity")
+    if abs(q) > MAX_QUANTITY:  # first: quantizing a huge value would overflow the decimal context
+        raise MoneyError(f"{value!r} is larger than {MAX_QUANTITY}")
     if q != q.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP):
         raise MoneyError(f"{value!r} has more than three decimal places")
-    if abs(q) > MAX_QUANTITY:
-        raise MoneyError(f"{value!r} is larger than {MAX_QUANTITY}")
     return q.quantize(QUANTITY_PLACES)
 
 

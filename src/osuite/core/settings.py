@@ -67,6 +67,10 @@ def load_settings(cls: type[S], config_file: Path | None = None, **overrides: An
             from_file = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise SettingsError(f"config file {config_file} does not exist") from None
+        except OSError as exc:  # a directory, no permission…
+            raise SettingsError(f"config file {config_file} cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"config file {config_file} is not UTF-8 text: {exc.reason}") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from None
     given = {k: v for k, v in overrides.items() if v is not None}
