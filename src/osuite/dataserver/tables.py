@@ -220,18 +220,24 @@ terminal_settings = Table(
 )
 
 # --- documents from clients -------------------------------------------------------------------------
+# terminal_id is the terminal that made the document: the sending client itself, or, for documents a
+# store data server relays to HQ, one of that store's terminals. business_day is the local date (in the
+# store's timezone) of the moment the document is filed under; reports and date filters use it.
 
 shifts = Table(
     "shifts",
     metadata,
     Column("id", Id, primary_key=True),
     Column("store_id", Id, nullable=False),
-    Column("client_id", Id, nullable=False),
+    Column("terminal_id", Id, nullable=False),
     Column("number", Integer, nullable=False),
     Column("cashier_id", Id),
     Column("opened_at", TZ, nullable=False),
-    Column("closed_at", TZ),
-    Index("ix_shifts_store_opened", "store_id", "opened_at"),
+    Column("closed_at", TZ),  # from the shift's Z report, whichever of the two arrives first
+    Column("business_day", Date, nullable=False),
+    Index("ix_shifts_store_opened", "store_id", "opened_at", "id"),
+    Index("ix_shifts_terminal_opened", "terminal_id", "opened_at"),
+    Index("ix_shifts_opened", "opened_at", "id"),
 )
 
 receipts = Table(
@@ -239,19 +245,21 @@ receipts = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("store_id", Id, nullable=False),
-    Column("client_id", Id, nullable=False),
+    Column("terminal_id", Id, nullable=False),
     Column("shift_id", Id, nullable=False),
     Column("number", Integer, nullable=False),
     Column("kind", String(8), nullable=False),  # sale, return
-    Column("original_id", Id),
+    Column("original_receipt_id", Id),
     Column("cashier_id", Id),
+    Column("opened_at", TZ, nullable=False),
     Column("closed_at", TZ, nullable=False),
     Column("business_day", Date, nullable=False),
     Column("total", BigInteger, nullable=False),
     Column("discount", BigInteger, nullable=False),
-    Column("body", Text, nullable=False),
-    Index("ix_receipts_store_closed", "store_id", "closed_at"),
-    Index("ix_receipts_client_closed", "client_id", "closed_at"),
+    Column("body", Text, nullable=False),  # the document's JSON as it was handed in
+    Index("ix_receipts_store_closed", "store_id", "closed_at", "id"),
+    Index("ix_receipts_terminal_closed", "terminal_id", "closed_at"),
+    Index("ix_receipts_closed", "closed_at", "id"),
     Index("ix_receipts_shift", "shift_id"),
     Index("ix_receipts_day", "business_day", "store_id"),
 )
@@ -276,7 +284,7 @@ receipt_payments = Table(
     "receipt_payments",
     metadata,
     Column("receipt_id", Id, ForeignKey("receipts.id"), primary_key=True),
-    Column("line_no", Integer, primary_key=True),
+    Column("line_no", Integer, primary_key=True),  # the payment's place in the receipt, from 1
     Column("payment_type", String(32), nullable=False),
     Column("amount", BigInteger, nullable=False),
 )
@@ -286,14 +294,17 @@ cash_operations = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("store_id", Id, nullable=False),
-    Column("client_id", Id, nullable=False),
+    Column("terminal_id", Id, nullable=False),
     Column("shift_id", Id, nullable=False),
     Column("kind", String(8), nullable=False),  # in, out
     Column("amount", BigInteger, nullable=False),
     Column("cashier_id", Id),
     Column("reason", String(400), nullable=False, default=""),
     Column("at", TZ, nullable=False),
+    Column("business_day", Date, nullable=False),
     Index("ix_cash_operations_shift", "shift_id"),
+    Index("ix_cash_operations_store_at", "store_id", "at", "id"),
+    Index("ix_cash_operations_at", "at", "id"),
 )
 
 z_reports = Table(
@@ -301,12 +312,17 @@ z_reports = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("store_id", Id, nullable=False),
-    Column("client_id", Id, nullable=False),
-    Column("shift_id", Id, nullable=False, unique=True),
+    Column("terminal_id", Id, nullable=False),
+    # Not unique: a second Z report for a shift is a terminal's mistake, but refusing it would need a
+    # lookup the intake cannot make, and failing the batch would block every document behind it.
+    Column("shift_id", Id, nullable=False),
     Column("number", Integer, nullable=False),
     Column("closed_at", TZ, nullable=False),
-    Column("body", Text, nullable=False),
-    Index("ix_z_reports_store_closed", "store_id", "closed_at"),
+    Column("business_day", Date, nullable=False),
+    Column("body", Text, nullable=False),  # the document's JSON as it was handed in
+    Index("ix_z_reports_shift", "shift_id"),
+    Index("ix_z_reports_store_closed", "store_id", "closed_at", "id"),
+    Index("ix_z_reports_closed", "closed_at", "id"),
 )
 
 command_results = Table(
