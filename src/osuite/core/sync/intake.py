@@ -104,7 +104,6 @@ class Intake:
                 rejected.append(Rejection(id=doc.id, reason=_reason(exc)))
                 continue
             parsed[doc.id] = (doc.kind, doc_digest, body)
-        refused = {r.id for r in rejected}
         held: list[str] = []
         if parsed:
             with self.db.write() as conn:
@@ -131,7 +130,7 @@ class Intake:
             log.warning("refused %d documents from %s: %s", len(rejected), source.id, rejected[:3])
         held_set = set(held)
         return IntakeAnswer(
-            held=[d.id for d in documents if d.id in held_set and d.id not in refused],
+            held=[d.id for d in _first_of_each(documents) if d.id in held_set],
             rejected=rejected,
         )
 
@@ -159,9 +158,8 @@ class Intake:
         inbox = self.tables.inbox
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            found.update(
-                conn.execute(select(inbox.c.id, inbox.c.digest).where(inbox.c.id.in_(chunk))).tuples()
-            )
+            rows = conn.execute(select(inbox.c.id, inbox.c.digest).where(inbox.c.id.in_(chunk)))
+            found.update((doc_id, doc_digest) for doc_id, doc_digest in rows)
         return found
 
 
