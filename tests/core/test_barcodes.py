@@ -249,6 +249,7 @@ def test_matches_looks_at_length_digits_and_prefix() -> None:
         (WEIGHT, Decimal("1.2345")),
         (WEIGHT, Decimal("-0.001")),
         (WEIGHT, Decimal("NaN")),
+        (WEIGHT, Decimal("9E+999999")),
         (PRICE, 100_000),
         (PRICE, -1),
         (COUNT, 100_000),

@@ -206,7 +206,10 @@ class BarcodeTemplate(BaseModel):
         if isinstance(value, bool) or not isinstance(value, int | Decimal) or not Decimal(value).is_finite():
             raise BarcodeError(f"{value!r} is not a {self.kind}")
         places = {"weight": self.value_decimals, "price": self.value_decimals - 2, "count": 0}[self.kind]
-        scaled = Decimal(value).scaleb(places)
+        try:
+            scaled = Decimal(value).scaleb(places)
+        except ArithmeticError:  # beyond the decimal context: certainly too large for a few digits
+            raise BarcodeError(f"{self.kind} {value} does not fit in template {self.name!r}") from None
         if scaled != scaled.to_integral_value():
             raise BarcodeError(
                 f"{self.kind} {value} cannot be written with {self.value_decimals} decimal places"
