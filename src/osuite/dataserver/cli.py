@@ -156,3 +156,40 @@ def join(
     except Problem as exc:
         raise fail(exc.detail) from None
     typer.echo(f"joined {joined['url']} as client {joined['client_id']} of store {joined['store_id']}")
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[str, typer.Argument(help="What the file holds: products, barcodes or prices")],
+    file: Annotated[
+        str, typer.Argument(help="The CSV file: a header row, ';' or ',', UTF-8 or Windows-1251")
+    ],
+    store: Annotated[
+        str | None, typer.Option(help="Prices: the store (code or id) for rows without a store column")
+    ] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Import products, barcodes or prices from a CSV file. Valid rows are applied even when others are
+    rejected; each rejected row is listed with its line and the reason (exit code 1): fix those and run
+    the same file again, which changes nothing that is already as the file says."""
+    from pathlib import Path
+
+    from osuite.dataserver import importer
+
+    if kind not in ("products", "barcodes", "prices"):
+        raise fail(f"KIND must be products, barcodes or prices, not {kind!r}", 2)
+    path = Path(file)
+    if not path.is_file():
+        raise fail(f"{file} is not a file", 2)
+    ds = _open(config, data_dir, database_url)
+    try:
+        report = importer.import_csv(ds, kind=kind, data=path.read_bytes(), store=store)  # type: ignore[arg-type]
+    except Problem as exc:
+        raise fail(exc.detail) from None
+    for rejection in report.rejected:
+        typer.echo(f"line {rejection.line}: {rejection.reason}", err=True)
+    typer.echo(f"{report.accepted} rows accepted, {len(report.rejected)} rejected")
+    if report.rejected:
+        raise typer.Exit(1)

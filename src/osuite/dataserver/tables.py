@@ -145,6 +145,8 @@ products = Table(
     Column("age_limit", Integer, nullable=False, default=0),
     Column("active", Boolean, nullable=False, default=True),
     Column("updated_at", TZ, nullable=False),
+    # The name case-folded (Ё as Е) for search: SQLite's lower() folds only ASCII, not Cyrillic.
+    Column("search", String(300), nullable=False, default=""),
     Index("ix_products_name", "name"),
     Index("ix_products_category", "category_id"),
 )
@@ -217,6 +219,19 @@ terminal_settings = Table(
     Column("scope", String(80), primary_key=True),  # "store:<id>" defaults or "client:<id>"
     Column("values", Text, nullable=False),  # JSON object
     Column("updated_at", TZ, nullable=False),
+)
+
+# Changes from HQ that refer to a row HQ has not sent yet (a barcode whose product was edited later, so
+# its log row comes later): parked here until that row arrives, then applied.
+replica_pending = Table(
+    "replica_pending",
+    metadata,
+    Column("entity", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("waits_entity", String(64), nullable=False),
+    Column("waits_key", String(200), nullable=False),
+    Index("ix_replica_pending_waits", "waits_entity", "waits_key"),
 )
 
 # --- documents from clients -------------------------------------------------------------------------
