@@ -17,7 +17,6 @@ from osuite.core.cli import (
     settings_or_exit,
 )
 from osuite.core.http import Problem
-from osuite.core.migrations import upgrade
 from osuite.dataserver import clients, upstream
 from osuite.dataserver.context import DataServer
 from osuite.dataserver.settings import DataServerSettings
@@ -34,6 +33,8 @@ app = typer.Typer(
 
 
 def _open(config: ConfigOption, data_dir: DataDirOption, database_url: DatabaseOption) -> DataServer:
+    from osuite.core.migrations import upgrade  # Alembic takes a second to import; only here
+
     settings = settings_or_exit(DataServerSettings, config, data_dir=data_dir, database_url=database_url)
     ds = DataServer.open(settings)
     upgrade(ds.db, "osuite.dataserver")
