@@ -270,7 +270,7 @@ def _check_parent(conn: Connection, category_id: str, parent_id: str | None) -> 
     if parent_id is None:
         return
     c = tables.categories.c
-    parent_of: dict[str, str | None] = dict(conn.execute(select(c.id, c.parent_id)).tuples().all())
+    parent_of: dict[str, str | None] = dict(conn.execute(select(c.id, c.parent_id)).all())
     if parent_id not in parent_of:
         raise invalid(f"parent category {parent_id} does not exist")
     if rules.creates_cycle(category_id, parent_id, parent_of):
@@ -394,7 +394,7 @@ def _delete_products(conn: Connection, product_ids: Sequence[str]) -> list[Chang
         changes += [change("barcode", code, None) for code in codes]
         prices = conn.execute(
             delete(tables.prices).where(pr.product_id.in_(chunk)).returning(pr.store_id, pr.product_id)
-        ).tuples()
+        )
         changes += [change("price", rules.price_key(s, p), None) for s, p in prices]
         p = tables.products.c
         gone = conn.execute(delete(tables.products).where(p.id.in_(chunk)).returning(p.id)).scalars()
@@ -1175,7 +1175,7 @@ class _Applier:
                 delete(pending)
                 .where(p.waits_entity == entity, p.waits_key.in_(chunk))
                 .returning(p.entity, p.key, p.payload)
-            ).tuples()
+            )
         ordered = rules.apply_order(ChangeRow(0, e, k, UPSERT, orjson.loads(body)) for e, k, body in waiting)
         for group_entity, group in itertools.groupby(ordered, key=lambda c: c.entity):
             self.upsert(group_entity, [(c.key, c.payload) for c in group])
@@ -1196,7 +1196,7 @@ class _Applier:
             if owner[row[unique]] != spec.key_of(row):
                 row[unique] = _placeholder(spec.key_of(row), width)
         for chunk in _chunks(list(owner)):
-            holders = self.conn.execute(select(key_column, column).where(column.in_(chunk))).tuples().all()
+            holders = self.conn.execute(select(key_column, column).where(column.in_(chunk))).all()
             for key, value in holders:
                 if owner[value] != key:
                     self.conn.execute(
@@ -1270,7 +1270,7 @@ def retain_replicated(conn: Connection, ds: DataServer, entity: str, keys: set[s
     """After a snapshot from HQ: delete (and republish the delete of) every ``entity`` not in ``keys``."""
     if entity not in _SPECS:
         return
-    rows = conn.execute(select(*_key_columns(entity))).tuples()
+    rows = conn.execute(select(*_key_columns(entity)))
     local = {_joined_key(entity, row) for row in rows}
     stale = sorted(local - keys)
     pending = tables.replica_pending.c

@@ -93,7 +93,7 @@ def _product_ids(conn: Connection, articles: Iterable[str]) -> dict[str, str]:
     p = tables.products.c
     found: dict[str, str] = {}
     for chunk in _chunks(sorted(set(articles))):
-        found.update(conn.execute(select(p.article, p.id).where(p.article.in_(chunk))).tuples())
+        found.update(conn.execute(select(p.article, p.id).where(p.article.in_(chunk))))
     return found
 
 
