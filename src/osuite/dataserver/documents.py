@@ -43,6 +43,7 @@ from osuite.core.http import Principal, Problem, not_found
 from osuite.core.money import format_money
 from osuite.core.sync.intake import Accepted, DocumentKind, DocumentRejected
 from osuite.dataserver import tables
+from osuite.dataserver.commands import CommandResultKind
 from osuite.dataserver.context import RELAY, DataServer
 from osuite.dataserver.documents_rules import (
     receipt_problems,
@@ -73,6 +74,7 @@ def document_kinds(ds: DataServer) -> list[DocumentKind[Any]]:
         ReceiptKind(zones),
         CashOperationKind(zones),
         ZReportKind(zones, is_sqlite=ds.db.is_sqlite),
+        CommandResultKind(),
     ]
     return kinds
 

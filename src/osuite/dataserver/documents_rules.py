@@ -44,15 +44,24 @@ def line_problems(line: ReceiptLine) -> list[str]:
 
 def receipt_problems(receipt: ReceiptDocument) -> list[str]:
     problems: list[str] = []
-    repeated = sorted(n for n, times in Counter(li.line_no for li in receipt.lines).items() if times > 1)
+    seen: set[int] = set()
+    repeated: list[int] = []
+    lines_total = lines_discount = 0
+    for line in receipt.lines:  # one pass, no helpers on the happy path: this runs for every receipt
+        if line.line_no in seen:
+            repeated.append(line.line_no)
+        seen.add(line.line_no)
+        if (
+            line.discounts is not None
+            or line.amount != line_amount(line.price, line.quantity) - line.discount
+        ):
+            problems.extend(line_problems(line))
+        lines_total += line.amount
+        lines_discount += line.discount
     if repeated:
-        problems.append(f"line numbers repeat: {', '.join(map(str, repeated))}")
-    for line in receipt.lines:
-        problems.extend(line_problems(line))
-    lines_total = sum(li.amount for li in receipt.lines)
+        problems.insert(0, f"line numbers repeat: {', '.join(map(str, sorted(set(repeated))))}")
     if receipt.total != lines_total:
         problems.append(f"total {receipt.total} but the lines add up to {lines_total}")
-    lines_discount = sum(li.discount for li in receipt.lines)
     if receipt.discount_total != lines_discount:
         problems.append(
             f"discount_total {receipt.discount_total} but the lines' discounts add up to {lines_discount}"
