@@ -160,6 +160,7 @@ def test_a_receipt_reads_back_with_its_lines_payments_and_discount_sources(
         ).all()
     assert [(n, str(q), a) for n, q, a in stored] == [(1, "2.000", 9700), (2, "0.455", 5910)]
 
+    assert admin.get("/api/v1/receipts/a%00b").status_code == 422
     missing = admin.get(f"/api/v1/receipts/{new_id()}")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
@@ -426,6 +427,7 @@ def test_receipts_page_by_cursor_in_closing_order(admin: TestClient, terminal: T
         ({"after": "not-a-cursor"}, "after: not a cursor this server gave out"),
         ({"kind": "storno"}, "query.kind: Input should be 'sale' or 'return'"),
         ({"limit": "0"}, "query.limit: Input should be greater than or equal to 1"),
+        ({"store_id": "a\x00b"}, "query.store_id: Value error, must not contain NUL characters"),
     ],
 )
 def test_bad_filters_are_refused_with_a_clear_message(

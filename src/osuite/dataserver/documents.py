@@ -408,6 +408,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, row_id = raw.split("|", 1)
+        if "\x00" in row_id:
+            raise ValueError("NUL in a cursor")
         return _utc(datetime.fromisoformat(moment)), row_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Problem(

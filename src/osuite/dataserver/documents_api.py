@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import AfterValidator
 
 from osuite.core.http import Problem
 from osuite.dataserver import documents
@@ -76,11 +77,19 @@ def days(
     return Period.between(_when(from_, "from", dates_only=True), _when(to, "to", dates_only=True))
 
 
+def _no_nul(value: str | None) -> str | None:
+    """PostgreSQL refuses a NUL in any text it is asked to compare with: say so instead of failing."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
 Moments = Annotated[Period, Depends(period)]
 Days = Annotated[Period, Depends(days)]
-StoreId = Annotated[str | None, Query(max_length=36, description="Only this store's documents")]
-TerminalId = Annotated[str | None, Query(max_length=36, description="Only this terminal's documents")]
-ShiftId = Annotated[str | None, Query(max_length=36, description="Only this shift's documents")]
+StoreId = Annotated[str | None, NoNul, Query(max_length=36, description="Only this store's documents")]
+TerminalId = Annotated[str | None, NoNul, Query(max_length=36, description="Only this terminal's documents")]
+ShiftId = Annotated[str | None, NoNul, Query(max_length=36, description="Only this shift's documents")]
 After = Annotated[
     str | None, Query(max_length=200, description="The `next` of the previous page; omit for the first")
 ]
@@ -90,8 +99,8 @@ CashKindFilter = Annotated[Literal["in", "out"] | None, Query(description="Only 
 ClosedFilter = Annotated[
     bool | None, Query(description="true: only shifts a Z report closed; false: only open ones")
 ]
-ReceiptPath = Annotated[str, Path(max_length=36, description="The receipt's id")]
-ShiftPath = Annotated[str, Path(max_length=36, description="The shift's id")]
+ReceiptPath = Annotated[str, NoNul, Path(max_length=36, description="The receipt's id")]
+ShiftPath = Annotated[str, NoNul, Path(max_length=36, description="The shift's id")]
 ExportFormat = Annotated[
     Literal["csv", "json"], Query(description="csv: a row per line; json: full receipts")
 ]
