@@ -411,7 +411,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         if "\x00" in row_id:
             raise ValueError("NUL in a cursor")
         return _utc(datetime.fromisoformat(moment)), row_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise Problem(
             422, "Invalid request", "after: not a cursor this server gave out; send a page's `next` as is"
         ) from None

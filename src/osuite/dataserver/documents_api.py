@@ -26,21 +26,31 @@ _MOMENT_OR_DAY = (
 
 
 def _when(value: str | None, name: str, *, dates_only: bool = False) -> date | datetime | None:
-    if value is None or value == "":
+    if not value:
         return None
     text = value.strip()
+    found: date | datetime
     if len(text) == 10:
         try:
-            return date.fromisoformat(text)
+            found = date.fromisoformat(text)
         except ValueError:
-            pass
-        raise Problem(422, "Invalid request", f"{name}: {value!r} is not a date; write YYYY-MM-DD")
-    if dates_only:
+            raise Problem(
+                422, "Invalid request", f"{name}: {value!r} is not a date; write YYYY-MM-DD"
+            ) from None
+    elif dates_only:
         raise Problem(
             422,
             "Invalid request",
             f"{name}: {value!r} is not a date; reports count whole business days, write YYYY-MM-DD",
         )
+    else:
+        found = _moment(value, text, name)
+    if not 1900 <= found.year <= 2999:
+        raise Problem(422, "Invalid request", f"{name}: {value!r} is not between the years 1900 and 2999")
+    return found
+
+
+def _moment(value: str, text: str, name: str) -> datetime:
     # A '+' typed into a URL unescaped arrives as a space: "…T09:00:00 03:00" means "+03:00".
     if " " in text[10:]:
         text = text[:10] + text[10:].replace(" ", "+")

@@ -8,7 +8,7 @@ a sync document is one of the ``…Document`` models; its identity is the sync e
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -23,8 +23,20 @@ MAX_MONEY = 10**13  # a hundred billion rubles: more is a typo, and it would ove
 MAX_NUMBER = 2**31 - 1
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    """The moment in UTC, within years any timezone can convert (a terminal whose clock battery died
+    says 1970, which is kept; the year 9999 is a bug, and would overflow a business day)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = LATEST if moment.year > 2000 else EARLIEST - timedelta(days=1)
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{moment.isoformat()} is not between the years 1900 and 2999")
+    return utc
 
 
 def _quantity_text(value: Decimal) -> str:
