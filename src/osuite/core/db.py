@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 AFTER_COMMIT = "osuite_after_commit"
 
@@ -76,8 +76,16 @@ def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    # NullPool: a connection per use is cheap for SQLite and avoids sharing one across threads.
-    engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
+    # Pooled connections: closing the last connection to a WAL database checkpoints it (an fsync), so a
+    # connection per transaction would pay that on every commit. A pooled connection is used by one
+    # thread at a time, so sharing it across threads is safe.
+    in_memory = not database or database == ":memory:"
+    engine = create_engine(
+        url,
+        poolclass=NullPool if in_memory else QueuePool,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        **({} if in_memory else {"pool_size": 8, "max_overflow": 24}),
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -144,12 +144,11 @@ class Intake:
             for i, (k, d, _b) in parsed.items()
         ]
         dialect = sqlite if self.db.is_sqlite else postgresql
-        claimed: list[str] = []
         table = self.tables.inbox
-        for start in range(0, len(rows), 500):
-            statement = dialect.insert(table).values(rows[start : start + 500])
-            statement = statement.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-            claimed.extend(conn.execute(statement).scalars())
+        # One executemany statement (compiled once, cached); ON CONFLICT makes concurrent retries of the
+        # same batch safe, and RETURNING names exactly the ids this transaction claimed.
+        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+        claimed = list(conn.execute(statement, rows).scalars())
         order = {i: n for n, i in enumerate(parsed)}
         return sorted(claimed, key=order.__getitem__)
 

@@ -47,8 +47,11 @@ class DocumentIn(BaseModel):
     payload: dict[str, Any]
 
 
+MAX_BATCH = 5000
+
+
 class DocumentsBatch(BaseModel):
-    documents: list[DocumentIn] = Field(max_length=5000)
+    documents: list[DocumentIn] = Field(max_length=MAX_BATCH)
 
 
 class Rejection(BaseModel):
