@@ -93,7 +93,8 @@ def _product_ids(conn: Connection, articles: Iterable[str]) -> dict[str, str]:
     p = tables.products.c
     found: dict[str, str] = {}
     for chunk in _chunks(sorted(set(articles))):
-        found.update(conn.execute(select(p.article, p.id).where(p.article.in_(chunk))))
+        rows = conn.execute(select(p.article, p.id).where(p.article.in_(chunk)))
+        found.update((article, product_id) for article, product_id in rows)
     return found
 
 
