@@ -8,14 +8,28 @@ never wait for the writer) with foreign keys on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Numeric,
+    Table,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.types import TypeEngine
 
 AFTER_COMMIT = "osuite_after_commit"
 
@@ -41,9 +55,12 @@ class Database:
         """
         with self.engine.connect() as plain:
             conn = plain.execution_options(osuite_immediate=True)
-            with conn.begin():
-                yield conn
-            callbacks: list[Callable[[], None]] = conn.info.pop(AFTER_COMMIT, [])
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                # conn.info lives as long as the pooled connection: never leave hooks for the next user.
+                callbacks: list[Callable[[], None]] = conn.info.pop(AFTER_COMMIT, [])
         for callback in callbacks:
             callback()
 
@@ -60,6 +77,82 @@ class Database:
 def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
     """Run ``callback`` after the transaction of ``conn`` commits (not at all if it rolls back)."""
     conn.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows with one driver-level ``executemany``, for the hot bulk paths (document intake,
+    catalog import): SQLAlchemy's per-row parameter processing costs more than the database's work.
+
+    Every row must have the same keys. Values are converted the way SQLAlchemy stores them on SQLite
+    (and aware datetimes normalized to UTC, which SQLAlchemy does not do there); PostgreSQL takes them
+    as they are.
+    """
+    if not rows:
+        return
+    columns = tuple(rows[0].keys())
+    sql = _insert_sql(conn.dialect, table, columns)
+    if conn.dialect.name == "sqlite":
+        converters = [_sqlite_converter(table.c[name].type) for name in columns]
+        params: list[tuple[Any, ...]] = [
+            tuple(convert(row[name]) for convert, name in zip(converters, columns, strict=True))
+            for row in rows
+        ]
+    else:
+        params = [tuple(row[name] for name in columns) for row in rows]
+    conn.exec_driver_sql(sql, params)
+
+
+_insert_sql_cache: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+
+def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    key = (dialect.name, table.name, columns)
+    sql = _insert_sql_cache.get(key)
+    if sql is None:
+        quote = dialect.identifier_preparer.quote
+        marker = "?" if dialect.name == "sqlite" else "%s"
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)})"
+        )
+        _insert_sql_cache[key] = sql
+    return sql
+
+
+def _sqlite_converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any]:
+    if isinstance(column_type, DateTime):
+        return _sqlite_datetime
+    if isinstance(column_type, Date):
+        return _sqlite_date
+    if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
+        return _sqlite_number
+    if isinstance(column_type, Boolean):
+        return _sqlite_bool
+    return _same
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _sqlite_number(value: Decimal | int | None) -> float | int | None:
+    return value if value is None or isinstance(value, int) else float(value)
+
+
+def _sqlite_bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def normalize_url(url: str) -> str:
