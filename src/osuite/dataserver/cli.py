@@ -194,3 +194,42 @@ def import_file(
     typer.echo(f"{report.accepted} rows accepted, {len(report.rejected)} rejected")
     if report.rejected:
         raise typer.Exit(1)
+
+
+@app.command("load-sample")
+def load_sample(
+    products: Annotated[int, typer.Option(min=0, help="How many products to generate")] = 3000,
+    store: Annotated[str, typer.Option(help="Code of the store to fill; created when missing")] = "S001",
+    seed: Annotated[int, typer.Option(help="Another seed makes another, equally believable catalog")] = 1,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Load a believable sample store: categories, products with barcodes and prices, weighted goods
+    for the scales, payment types, roles, cashiers with PINs and terminal settings. Running it again
+    adds nothing: what already matches the sample is left alone, and nothing is deleted."""
+    from osuite.dataserver import sample_catalog
+
+    ds = _open(config, data_dir, database_url)
+    try:
+        summary = sample_catalog.load_sample(ds, store_code=store, products=products, seed=seed)
+    except Problem as exc:
+        raise fail(exc.detail) from None
+    loaded = summary["store"]
+    typer.echo(
+        f"store {loaded['code']} «{loaded['name']}» ({'created' if loaded['created'] else 'already there'})"
+    )
+    typer.echo(
+        f"{summary['products']} products ({summary['weighted']} weighted), {summary['barcodes']} barcodes, "
+        f"{summary['prices']} prices, {summary['categories']} categories"
+    )
+    typer.echo(
+        f"{summary['roles']} roles, {summary['users']} users, {summary['payment_types']} payment types, "
+        f"{summary['barcode_templates']} barcode templates"
+    )
+    for skipped in summary["skipped"]:
+        typer.echo(f"kept the store's own {skipped}", err=True)
+    typer.echo(f"{summary['published']} changes published to terminals in {summary['seconds']:.1f} s")
+    people = ", ".join(f"{u.name} PIN {u.pin}" for u in sample_catalog.USERS if u.pin)
+    admins = ", ".join(f"{u.login}/{u.password}" for u in sample_catalog.USERS if u.password)
+    typer.echo(f"cashiers: {people}; administrator: {admins}")

@@ -1,0 +1,149 @@
+"""``osuite demo`` as a newcomer runs it: a real process that starts the programs, prints where to look,
+reuses its data the second time, refuses a busy port, and stops everything on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.servers import free_port
+
+pytestmark = pytest.mark.e2e
+
+CODE = re.compile(r"enrollment code:\s+([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})")
+KEY = re.compile(r"API key:\n\s+(\S+)")
+
+
+def _port_base() -> int:
+    """A base whose data server port (base + 1) is free right now."""
+    while True:
+        port = free_port()
+        if port > 1:
+            return port - 1
+
+
+def _demo(data_dir: Path, port_base: int, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "osuite",
+            "demo",
+            "--data-dir",
+            str(data_dir),
+            "--port-base",
+            str(port_base),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var" / "demo"  # nothing exists yet, as on a fresh clone
+    base = _port_base()
+    url = f"http://127.0.0.1:{base + 1}"
+
+    first = _demo(data_dir, base, "--check")
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = first.stdout
+    for text in (
+        f"{url}/docs",
+        f"{url}/healthz",
+        "PIN 1111",
+        "PIN 2222",
+        "PIN 9999",
+        "Иванова Анна",
+        "admin-demo",
+        "Ctrl-C останавливает всё / Ctrl-C stops everything",
+        "3000 товаров / products",
+        "загружены сейчас / loaded now",
+        "Check passed",
+    ):
+        assert text in out, f"{text!r} not in:\n{out}"
+    code = CODE.search(out)
+    key = KEY.search(out)
+    assert code and key, out
+    assert json.loads((data_dir / "demo.json").read_text())["sample"]["products"] == 3000
+    assert (data_dir / "dataserver" / "dataserver.db").is_file()
+    assert not _answers(f"{url}/healthz")  # stopped
+
+    second = _demo(data_dir, base, "--check")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "прежние / reused" in second.stdout and "Загружаю" not in second.stdout
+    assert "3000 товаров / products" in second.stdout
+    again_code, again_key = CODE.search(second.stdout), KEY.search(second.stdout)
+    assert again_code and again_key
+    assert again_key.group(1) != key.group(1) and again_code.group(1) != code.group(1)
+
+
+def test_a_busy_port_is_named_and_nothing_is_created(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        done = _demo(tmp_path / "demo", busy - 1, "--check")
+    assert done.returncode != 0
+    assert f"port {busy}" in done.stderr and "busy" in done.stderr, done.stderr
+    assert "--port-base" in done.stderr
+    assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_every_program_and_exits_0(tmp_path: Path, how: signal.Signals) -> None:
+    base = _port_base()
+    url = f"http://127.0.0.1:{base + 1}"
+    log = (tmp_path / "demo.out").open("w")
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "osuite",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--port-base",
+            str(base),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while "Ctrl-C stops everything" not in (tmp_path / "demo.out").read_text():
+            assert demo.poll() is None, (tmp_path / "demo.out").read_text()
+            assert time.monotonic() < deadline, "the demo did not come up"
+            time.sleep(0.2)
+        assert _answers(f"{url}/healthz")
+        demo.send_signal(how)
+        assert demo.wait(timeout=60) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        log.close()
+    output = (tmp_path / "demo.out").read_text()
+    assert "Все программы остановлены / every program has stopped" in output, output
+    assert not _answers(f"{url}/healthz")
