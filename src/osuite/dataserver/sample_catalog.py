@@ -648,8 +648,9 @@ def generate_products(n: int, seed: int = 1) -> Iterator[SampleProduct]:
 
     Row ``i`` does not depend on ``n``, so a larger sample extends a smaller one and loading a larger
     sample over a smaller one only adds. Names are unique until a kind of product has used up its
-    combinations (a few thousand per kind); beyond that, as in big real catalogs, names repeat while
-    articles and barcodes stay unique. At most :data:`MAX_WEIGHTED` products are weighted.
+    combinations (a hundred to a few thousand per kind; the default sample of 3000 repeats none);
+    beyond that, as in big real catalogs, names repeat while articles and barcodes stay unique. At most
+    :data:`MAX_WEIGHTED` products are weighted; the rest of a huge sample is sold by the piece.
     """
     rnd = random.Random(seed)
     draw = rnd.random
