@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from osuite.core.http import Principal
 from osuite.core.ids import new_id
-from osuite.dataserver import tables
+from osuite.core.sync.intake import Intake
+from osuite.core.sync.wire import DocumentIn
+from osuite.dataserver import documents, tables
 from tests.dataserver.test_documents_fixtures import (
     Terminal,
     cash_operation,
@@ -458,3 +463,35 @@ def test_documents_are_for_readers_not_terminals(admin: TestClient, terminal: Te
     for url in ("/api/v1/receipts", "/api/v1/shifts", "/api/v1/z-reports", "/api/v1/cash-operations"):
         assert admin.get(url, headers=terminal.headers).status_code == 403
         assert admin.get(url, headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_shifts_and_z_reports_racing_in_concurrent_batches_always_end_closed(
+    admin: TestClient, terminal: Terminal
+) -> None:
+    ds = ds_of(admin)
+    intake = Intake(ds.db, tables.center, documents.document_kinds(ds))
+    source = Principal(kind="pos", id=terminal.id, scopes=frozenset({"sync"}), store_id=terminal.store_id)
+    shift_ids = [new_id() for _ in range(12)]
+
+    def race(shift_id: str) -> None:
+        start = threading.Barrier(2)
+
+        def hand_in(kind: str, payload: dict[str, Any], doc_id: str) -> None:
+            start.wait()
+            answer = intake.accept(source, [DocumentIn(id=doc_id, kind=kind, payload=payload)])
+            assert answer.held == [doc_id], answer
+
+        with ThreadPoolExecutor(2) as pool:
+            done = [
+                pool.submit(hand_in, "shift", shift(terminal), shift_id),
+                pool.submit(hand_in, "z_report", z_report(terminal, shift_id), new_id()),
+            ]
+            for future in done:
+                future.result()
+
+    for shift_id in shift_ids:
+        race(shift_id)
+
+    still_open = _get(admin, "/api/v1/shifts", closed="false", limit=100)["items"]
+    assert still_open == []
+    assert len(_get(admin, "/api/v1/shifts", closed="true", limit=100)["items"]) == len(shift_ids)
