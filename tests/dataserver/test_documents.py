@@ -250,6 +250,15 @@ def test_a_receipt_that_does_not_add_up_is_refused_with_the_reason(
     assert _count(admin, tables.receipts) == 0
 
 
+def test_a_backslash_typed_before_u0000_is_text_not_a_nul(admin: TestClient, terminal: Terminal) -> None:
+    sale = receipt(terminal, new_id())
+    sale["lines"][0]["name"] = "Кабель \\u0000 (артикул)"
+    receipt_id = new_id()
+
+    assert send(admin, terminal, doc("receipt", sale, receipt_id))["held"] == [receipt_id]
+    assert _get(admin, f"/api/v1/receipts/{receipt_id}")["lines"][0]["name"] == "Кабель \\u0000 (артикул)"
+
+
 def test_a_mixed_batch_stores_the_good_and_refuses_the_bad(admin: TestClient, terminal: Terminal) -> None:
     shift_id = new_id()
     good = [doc("receipt", receipt(terminal, shift_id, number=n)) for n in (1, 2, 3)]
