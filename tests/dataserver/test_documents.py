@@ -227,7 +227,11 @@ def test_a_different_document_under_a_held_id_is_refused(admin: TestClient, term
         (lambda r: r.update(original_receipt_id=new_id()), "a sale cannot have an original_receipt_id"),
         (lambda r: r.update(total=15810.0), "total: Input should be a valid integer"),
         (lambda r: r["lines"][0].update(price="50.00"), "lines.0.price: Input should be a valid integer"),
-        (lambda r: r["lines"][0].update(quantity="1.0005"), "no more than 3 decimal places"),
+        (
+            lambda r: r["lines"][0].update(quantity="1.0005"),
+            "line 1: quantity 1.0005 has more than 3 decimal places",
+        ),
+        (lambda r: r["lines"][0].update(quantity=100000), "line 1: quantity 100000 is more than 99999.999"),
         (lambda r: r["lines"][0].update(quantity="-1"), "lines.0.quantity: Input should be greater than 0"),
         (lambda r: r.update(closed_at="2025-03-01T10:01:00"), "closed_at: Input should have timezone info"),
         (lambda r: r.update(closed_at="9999-12-31T23:00:00-05:00"), "is not between the years 1900 and 2999"),

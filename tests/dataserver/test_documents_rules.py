@@ -175,6 +175,16 @@ def test_a_half_kopeck_rounds_up_once_at_the_line() -> None:
     assert receipt_problems(_receipt(_line(price=12999, quantity=Decimal("0.5"), amount=6499))) != []
 
 
+def test_a_quantity_has_at_most_three_places_and_five_whole_digits() -> None:
+    assert receipt_problems(_receipt(_line(quantity=Decimal("3.0000")))) == []
+    assert receipt_problems(_receipt(_line(quantity=Decimal("3.0001"), amount=1500))) == [
+        "line 2: quantity 3.0001 has more than 3 decimal places"
+    ]
+    assert receipt_problems(_receipt(_line(quantity=Decimal("100000"), price=1, amount=100000))) == [
+        "line 2: quantity 100000 is more than 99999.999"
+    ]
+
+
 def test_a_return_may_come_without_its_sale_but_a_sale_never_names_one() -> None:
     assert receipt_problems(_receipt(_line(), kind="return")) == []
     assert receipt_problems(_receipt(_line(), kind="return", original_receipt_id="x")) == []

@@ -8,8 +8,9 @@ No I/O here: these run for every document of every batch and are tested with hyp
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
-from osuite.core.money import line_amount
+from osuite.core.money import MAX_QUANTITY, QUANTITY_PLACES, line_amount
 from osuite.dataserver.wire.documents import ReceiptDocument, ReceiptLine, ZReportDocument
 
 
@@ -25,7 +26,19 @@ def sender_problems(
     return problems
 
 
+def quantity_problem(quantity: Decimal) -> str | None:
+    if quantity > MAX_QUANTITY:
+        return f"quantity {quantity} is more than {MAX_QUANTITY}"
+    exponent = quantity.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3 and quantity != quantity.quantize(QUANTITY_PLACES):
+        return f"quantity {quantity} has more than 3 decimal places"
+    return None
+
+
 def line_problems(line: ReceiptLine) -> list[str]:
+    wrong_quantity = quantity_problem(line.quantity)
+    if wrong_quantity:
+        return [f"line {line.line_no}: {wrong_quantity}"]
     problems = []
     expected = line_amount(line.price, line.quantity) - line.discount
     if line.amount != expected:
@@ -47,12 +60,13 @@ def receipt_problems(receipt: ReceiptDocument) -> list[str]:
     seen: set[int] = set()
     repeated: list[int] = []
     lines_total = lines_discount = 0
-    for line in receipt.lines:  # one pass, no helpers on the happy path: this runs for every receipt
+    for line in receipt.lines:  # one pass: this runs for every receipt of every batch
         if line.line_no in seen:
             repeated.append(line.line_no)
         seen.add(line.line_no)
         if (
             line.discounts is not None
+            or quantity_problem(line.quantity) is not None
             or line.amount != line_amount(line.price, line.quantity) - line.discount
         ):
             problems.extend(line_problems(line))

@@ -51,11 +51,12 @@ Count = Annotated[StrictInt, Field(ge=0, le=MAX_NUMBER)]
 Number = Annotated[StrictInt, Field(ge=1, le=MAX_NUMBER)]
 Quantity = Annotated[
     Decimal,
+    # At most 3 places and at most 99999.999 are rules (documents_rules), not constraints here: a
+    # field constraint costs a receipt of 5 lines more than all its money rules together.
     Field(
         gt=0,
-        max_digits=8,
-        decimal_places=3,
-        description='Units or kg, at most 3 decimal places; written as a string such as "1.500"',
+        description="Units or kg, at most 3 decimal places, at most 99999.999; "
+        'written as a string such as "1.500"',
     ),
     PlainSerializer(_quantity_text, return_type=str, when_used="json"),
 ]
