@@ -78,3 +78,11 @@ def test_the_same_batch_from_concurrent_retries_is_stored_once(hub: Center) -> N
         t.join(30)
     assert all(sorted(a.held) == sorted(d.id for d in batch) for a in answers)
     assert hub.note_count() == 50
+
+
+def test_a_number_too_large_for_any_database_is_refused_not_a_crash(hub: Center) -> None:
+    huge = DocumentIn(id=new_id(), kind="note", payload={"text": "x", "n": 2**70})
+    answer = hub.intake.accept(TERMINAL, [huge, note("fine")])
+    assert [r.id for r in answer.rejected] == [huge.id]
+    assert "Integer exceeds 64-bit range" in answer.rejected[0].reason
+    assert hub.note_count() == 1

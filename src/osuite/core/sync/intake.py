@@ -87,7 +87,11 @@ class Intake:
         rejected: list[Rejection] = []
         parsed: dict[str, tuple[str, str, Any]] = {}  # id -> (kind, digest, body)
         for doc in documents:
-            doc_digest = digest(doc.kind, doc.payload)
+            try:
+                doc_digest = digest(doc.kind, doc.payload)
+            except TypeError as exc:  # e.g. an integer beyond 64 bits: no kind could store it anyway
+                rejected.append(Rejection(id=doc.id, reason=f"the document cannot be read: {exc}"))
+                continue
             if doc.id in parsed:
                 if parsed[doc.id][1] != doc_digest:
                     rejected.append(

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from osuite.core.jsonvalues import Counter, JsonObject
+
 CLIENT_KINDS = (
     "pos",
     "scales",
@@ -97,7 +99,7 @@ class EnrollmentCodeIssued(BaseModel):
 
 class ShiftState(BaseModel):
     open: bool
-    number: int | None = None
+    number: Counter | None = None
     opened_at: datetime | None = None
 
 
@@ -111,12 +113,12 @@ class HeartbeatIn(BaseModel):
 
     version: str = Field(min_length=1, max_length=64)
     shift: ShiftState | None = None
-    queue_length: int = Field(default=0, ge=0, description="Documents waiting to be delivered")
+    queue_length: Counter = Field(default=0, description="Documents waiting to be delivered")
     last_sync_at: datetime | None = None
-    sync_cursor: int | None = Field(default=None, ge=0)
+    sync_cursor: Counter | None = None
     devices: dict[str, DeviceState] = Field(default_factory=dict, max_length=100)
-    license: dict[str, Any] | None = None
-    extra: dict[str, Any] = Field(
+    license: JsonObject | None = None
+    extra: JsonObject = Field(
         default_factory=dict, max_length=200, description="Program-specific state, shown as is"
     )
 
@@ -195,7 +197,7 @@ class CommandCreate(BaseModel):
     command: str = Field(
         description=f"One of: {', '.join(COMMANDS)}", json_schema_extra={"enum": list(COMMANDS)}
     )
-    args: dict[str, Any] = Field(default_factory=dict, max_length=100)
+    args: JsonObject = Field(default_factory=dict, max_length=100)
 
 
 class CommandRead(BaseModel):
