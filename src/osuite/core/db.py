@@ -87,10 +87,24 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     (and aware datetimes normalized to UTC, which SQLAlchemy does not do there); PostgreSQL takes them
     as they are.
     """
+    _execute_many(conn, table, rows, ())
+
+
+def upsert_rows(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key_columns: Sequence[str]
+) -> None:
+    """Like :func:`insert_rows`, but a row whose key exists replaces it (``ON CONFLICT … DO UPDATE``,
+    which SQLite and PostgreSQL both speak)."""
+    _execute_many(conn, table, rows, tuple(key_columns))
+
+
+def _execute_many(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key_columns: tuple[str, ...]
+) -> None:
     if not rows:
         return
     columns = tuple(rows[0].keys())
-    sql = _insert_sql(conn.dialect, table, columns)
+    sql = _insert_sql(conn.dialect, table, columns, key_columns)
     if conn.dialect.name == "sqlite":
         converters = [_sqlite_converter(table.c[name].type) for name in columns]
         params: list[tuple[Any, ...]] = [
@@ -102,12 +116,14 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     conn.exec_driver_sql(sql, params)
 
 
-_insert_sql_cache: dict[tuple[str, str, tuple[str, ...]], str] = {}
+_insert_sql_cache: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
-def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
-    key = (dialect.name, table.name, columns)
-    sql = _insert_sql_cache.get(key)
+def _insert_sql(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], key_columns: tuple[str, ...]
+) -> str:
+    cache_key = (dialect.name, table.name, columns, key_columns)
+    sql = _insert_sql_cache.get(cache_key)
     if sql is None:
         quote = dialect.identifier_preparer.quote
         marker = "?" if dialect.name == "sqlite" else "%s"
@@ -115,7 +131,15 @@ def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
             f"VALUES ({', '.join(marker for _ in columns)})"
         )
-        _insert_sql_cache[key] = sql
+        if key_columns:
+            updates = [c for c in columns if c not in key_columns]
+            action = (
+                "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
+                if updates
+                else "DO NOTHING"
+            )
+            sql += f" ON CONFLICT ({', '.join(quote(c) for c in key_columns)}) {action}"
+        _insert_sql_cache[cache_key] = sql
     return sql
 
 
