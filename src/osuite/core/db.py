@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Connection,
     Date,
     DateTime,
@@ -105,14 +105,20 @@ def _execute_many(
         return
     columns = tuple(rows[0].keys())
     sql = _insert_sql(conn.dialect, table, columns, key_columns)
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    params: list[tuple[Any, ...]] = [values(row) for row in rows]
     if conn.dialect.name == "sqlite":
-        converters = [_sqlite_converter(table.c[name].type) for name in columns]
-        params: list[tuple[Any, ...]] = [
-            tuple(convert(row[name]) for convert, name in zip(converters, columns, strict=True))
-            for row in rows
-        ]
-    else:
-        params = [tuple(row[name] for name in columns) for row in rows]
+        # Convert only the columns that need it; most values go to the driver as they are.
+        converters = [(i, _sqlite_converter(table.c[name].type)) for i, name in enumerate(columns)]
+        needed = [(i, convert) for i, convert in converters if convert is not _same]
+        if needed:
+            converted = []
+            for param in params:
+                fixed = list(param)
+                for i, convert in needed:
+                    fixed[i] = convert(fixed[i])
+                converted.append(tuple(fixed))
+            params = converted
     conn.exec_driver_sql(sql, params)
 
 
@@ -150,8 +156,6 @@ def _sqlite_converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any]:
         return _sqlite_date
     if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
         return _sqlite_number
-    if isinstance(column_type, Boolean):
-        return _sqlite_bool
     return _same
 
 
@@ -169,10 +173,6 @@ def _sqlite_date(value: date | None) -> str | None:
 
 def _sqlite_number(value: Decimal | int | None) -> float | int | None:
     return value if value is None or isinstance(value, int) else float(value)
-
-
-def _sqlite_bool(value: bool | None) -> int | None:
-    return None if value is None else int(value)
 
 
 def _same(value: Any) -> Any:

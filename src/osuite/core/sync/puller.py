@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -47,6 +48,7 @@ class Replica(Protocol):
 class PullResult:
     applied: int
     has_more: bool
+    cursor: int
     reset: bool = False
 
 
@@ -75,20 +77,65 @@ class Puller:
             return self._cursor(conn)[0]
 
     def pull_once(self, wait: float = 0) -> PullResult:
-        with self.db.read() as conn:
-            since, _resetting = self._cursor(conn)
-        page = self.fetch(since, self.page_size, wait)
+        since = self.cursor()
+        return self._apply(since, self.fetch(since, self.page_size, wait))
+
+    def catch_up(self) -> int:
+        """Pull until the center has nothing more; the number of changes applied.
+
+        The next page is fetched while the current one is applied, so the center's work and ours
+        overlap. A prefetched page is only applied if the cursor is still where it was fetched from.
+        """
+        total = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
+            since = self.cursor()
+            pending: Future[FetchedPage] = pool.submit(self.fetch, since, self.page_size, 0)
+            while True:
+                page = pending.result()
+                prefetched_from = page.next if page.has_more and not page.reset else None
+                if prefetched_from is not None:
+                    pending = pool.submit(self.fetch, prefetched_from, self.page_size, 0)
+                result = self._apply(since, page)
+                total += result.applied
+                if not result.has_more:
+                    return total
+                since = result.cursor
+                if since != prefetched_from:  # a reset, or another puller moved the cursor
+                    pending = pool.submit(self.fetch, since, self.page_size, 0)
+
+    def run(self, stop: threading.Event, *, wait: float = 25.0) -> None:
+        """Follow the log until ``stop`` is set: catch up at full speed, then long-poll for the next
+        change; back off while the center is unreachable."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                self.catch_up()
+                self.pull_once(wait=wait)
+                self.last_error = None
+                failures = 0
+            except (LinkDown, LinkRefused) as exc:
+                failures += 1
+                self.last_error = str(exc)
+                stop.wait(backoff(failures, cap=60.0))
+            except Exception as exc:  # a bug in a replica must not stop the link for good
+                failures += 1
+                self.last_error = f"applying changes failed: {exc}"
+                log.exception("applying changes failed; will retry")
+                stop.wait(backoff(failures, cap=60.0))
+
+    def _apply(self, since: int, page: FetchedPage) -> PullResult:
+        """Apply one page fetched from ``since`` and move the cursor, in one transaction."""
         if page.reset:
             log.warning("center compacted history past cursor %d: reloading a snapshot", since)
             with self.db.write() as conn:
                 self._save_cursor(conn, 0, resetting=True)
                 keys = self.tables.snapshot_keys
                 conn.execute(delete(keys).where(keys.c.link == self.link))
-            return PullResult(applied=0, has_more=True, reset=True)
+            return PullResult(applied=0, has_more=True, cursor=0, reset=True)
         with self.db.write() as conn:
             current, resetting = self._cursor(conn)
             if current != since:  # another puller advanced meanwhile; its work stands
-                return PullResult(applied=0, has_more=True)
+                return PullResult(applied=0, has_more=True, cursor=current)
             self.replica.apply(conn, page.changes)
             if resetting:
                 self._remember_keys(conn, page.changes)
@@ -97,38 +144,7 @@ class Puller:
                     resetting = False
             self._save_cursor(conn, page.next, resetting=resetting)
         self.last_success = datetime.now(UTC)
-        return PullResult(applied=len(page.changes), has_more=page.has_more)
-
-    def catch_up(self) -> int:
-        """Pull until the center has nothing more; the number of changes applied."""
-        total = 0
-        while True:
-            result = self.pull_once()
-            total += result.applied
-            if not result.has_more:
-                return total
-
-    def run(self, stop: threading.Event, *, wait: float = 25.0) -> None:
-        """Follow the log until ``stop`` is set, long-polling when current, backing off when down."""
-        failures = 0
-        while not stop.is_set():
-            try:
-                result = self.pull_once(wait=wait)
-                self.last_error = None
-                failures = 0
-            except (LinkDown, LinkRefused) as exc:
-                failures += 1
-                self.last_error = str(exc)
-                stop.wait(backoff(failures, cap=60.0))
-                continue
-            except Exception as exc:  # a bug in a replica must not stop the link for good
-                failures += 1
-                self.last_error = f"applying changes failed: {exc}"
-                log.exception("applying changes failed; will retry")
-                stop.wait(backoff(failures, cap=60.0))
-                continue
-            if not result.has_more and not result.applied and wait == 0:
-                stop.wait(1.0)
+        return PullResult(applied=len(page.changes), has_more=page.has_more, cursor=page.next)
 
     def _cursor(self, conn: Connection) -> tuple[int, bool]:
         c = self.tables.cursors.c
