@@ -283,3 +283,19 @@ def test_the_command_line_import(admin: TestClient, tmp_path: Path, db_url: str)
     assert "the file has no store column" in result.stderr
     result = runner.invoke(cli, ["import", "stock", str(prices), *where])
     assert result.exit_code == 2
+
+
+def test_imported_rows_publish_exactly_their_read_models(admin: TestClient) -> None:
+    store_id = make_store(admin, "S1")
+    _client, token = enroll_client(admin, store_id)
+    import_csv(admin, "products", "article;name;vat_rate;unit;weighted\n1;Сыр;10;kg;1\n")
+    product = products_by_article(admin)["1"]
+    import_csv(admin, "barcodes", "barcode;article;multiplier\n4601234567893;1;1.5\n")
+    import_csv(admin, "prices", "article;price\n1;450.5\n", store="S1")
+    pulled = changes_for(admin, token)
+    barcode = ok(admin.get("/api/v1/barcodes/4601234567893"))
+    price = ok(admin.get(f"/api/v1/stores/{store_id}/prices/{product['id']}"))
+    assert latest(pulled, "product", product["id"])["payload"] == product  # type: ignore[index]
+    assert latest(pulled, "barcode", "4601234567893")["payload"] == barcode  # type: ignore[index]
+    assert latest(pulled, "price", f"{store_id}:{product['id']}")["payload"] == price  # type: ignore[index]
+    assert (barcode["multiplier"], price["price"]) == ("1.500", 45050)

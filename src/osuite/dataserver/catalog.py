@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -121,6 +123,23 @@ def _publish(conn: Connection, ds: DataServer, entity: str, key: str, payload: B
     ds.changelog.record(conn, [change(entity, key, payload)])
 
 
+def bulk_payloads(model: type[BaseModel], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The change-log payloads of many rows written at one moment, exactly as
+    ``model.model_validate(row).model_dump(mode="json")`` makes them (a test holds the two equal) at a
+    fifth of the cost, which a million-row import feels. For read models of plain columns only: text,
+    numbers, booleans, decimals and the one ``updated_at`` all the rows share."""
+    if not rows:
+        return []
+    stamp = _aware(rows[0]["updated_at"]).isoformat().replace("+00:00", "Z")
+    names = [n for n in model.model_fields if n != "updated_at"]
+    decimals = [n for n in names if isinstance(rows[0][n], Decimal)]
+    payloads = [{**{n: row[n] for n in names}, "updated_at": stamp} for row in rows]
+    for payload in payloads:
+        for n in decimals:
+            payload[n] = str(payload[n])
+    return payloads
+
+
 def _merged(current: BaseModel, patch: BaseModel, model: type[M], **extra: Any) -> M:
     """A PATCH applied to the current state, validated as a whole (a patch alone can break a rule)."""
     values = {name: value for name, value in current.model_dump().items() if name in model.model_fields}
@@ -162,14 +181,52 @@ def _page(
 
 
 def upsert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert or replace by primary key, many rows in one executemany."""
+    """Insert or replace by primary key, many rows in one executemany straight through the driver.
+
+    SQLAlchemy's executemany processes every parameter of every row in Python, which costs more than
+    SQLite's own insert and is most of a million-row import; here the values go to the driver as they
+    are, except for the columns whose type needs converting (dates and booleans on SQLite), and even
+    those are converted once per distinct value (a bulk write shares one ``updated_at``).
+    """
     if not rows:
         return
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(table)
+    names = list(rows[0])
+    dialect = conn.dialect
+    statement = (sqlite if dialect.name == "sqlite" else postgresql).insert(table)
     keys = [c.name for c in table.primary_key.columns]
-    changing = {name: statement.excluded[name] for name in rows[0] if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=changing), list(rows))
+    changing = {name: statement.excluded[name] for name in names if name not in keys}
+    compiled = statement.on_conflict_do_update(index_elements=keys, set_=changing).compile(
+        dialect=dialect, column_keys=names
+    )
+    order = list(compiled.positiontup or []) if compiled.positional else names
+    converters = [
+        (i, _memoized(process))
+        for i, name in enumerate(order)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    pick = itemgetter(*order)
+    params: list[Any] = []
+    for row in rows:
+        values = list(pick(row)) if len(order) > 1 else [row[order[0]]]
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        params.append(tuple(values) if compiled.positional else dict(zip(order, values, strict=True)))
+    conn.exec_driver_sql(compiled.string, params)
+
+
+def _memoized(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = converted = process(value)
+            return converted
+        except TypeError:  # unhashable: convert every time
+            return process(value)
+
+    return convert
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -324,14 +324,15 @@ class CsvFile:
         reader = csv.reader(io.StringIO(self.text), delimiter=self.delimiter)
         next(reader, None)
         line = reader.line_num + 1
+        width = len(self.columns)
         for fields in reader:
             start, line = line, reader.line_num + 1
-            if not any(f.strip() for f in fields):
+            values = [f.strip() for f in fields]
+            if not any(values):
                 continue
-            cells = dict(zip(self.columns, (f.strip() for f in fields), strict=False))
-            if len(fields) != len(self.columns):
-                problem = f"expected {len(self.columns)} fields as in the header, found {len(fields)}"
-                yield CsvRow(start, cells, problem)
+            cells = dict(zip(self.columns, values, strict=False))
+            if len(values) != width:
+                yield CsvRow(start, cells, f"expected {width} fields as in the header, found {len(values)}")
             else:
                 yield CsvRow(start, cells)
 

@@ -27,11 +27,20 @@ from osuite.dataserver import catalog, tables
 from osuite.dataserver import catalog_rules as rules
 from osuite.dataserver.catalog_rules import BarcodeRow, CsvFile, CsvRow, FileError, ProductRow, RuleError
 from osuite.dataserver.context import DataServer
-from osuite.dataserver.wire.catalog import ImportKind, ImportRejection, ImportReport
+from osuite.dataserver.wire.catalog import (
+    BarcodeRead,
+    ImportKind,
+    ImportRejection,
+    ImportReport,
+    PriceRead,
+    ProductRead,
+)
 
 CHUNK = 10_000
 """Rows per transaction: big enough for bulk statements to pay off, short enough not to hold the
 database for long."""
+
+SQLITE_CACHE_KIB = 256 * 1024
 
 T = TypeVar("T")
 Parsed = tuple[CsvRow, T]
@@ -51,6 +60,8 @@ def import_csv(ds: DataServer, *, kind: ImportKind, data: bytes, store: str | No
     report = ImportReport(accepted=0, rejected=[])
     for chunk in _batches(csv_file.rows(), CHUNK):
         with ds.db.write() as conn:
+            if ds.db.is_sqlite:  # this connection only: room for the indexes a big chunk touches
+                conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
             accepted, rejected = loader.load(conn, chunk)
         report.accepted += accepted
         report.rejected += rejected
@@ -84,9 +95,19 @@ def _rejection(row: CsvRow, reason: str) -> ImportRejection:
     return ImportRejection(line=row.line, reason=reason, row=row.cells)
 
 
-def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+def _chunks(items: Sequence[Any], size: int = 5000) -> Iterator[Sequence[Any]]:
+    """Values per ``IN (…)`` lookup: few round trips, under SQLite's 32766 parameters."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _changes(entity: str, keys: list[str], payloads: list[dict[str, Any]]) -> list[Change]:
+    audience = {key: rules.audience_of(entity, key) for key in keys} if entity == "price" else None
+    common = rules.audience_of(entity, keys[0]) if keys and audience is None else ""
+    return [
+        Change(entity, key, audience[key] if audience else common, payload)
+        for key, payload in zip(keys, payloads, strict=True)
+    ]
 
 
 def _product_ids(conn: Connection, articles: Iterable[str]) -> dict[str, str]:
@@ -157,15 +178,22 @@ class _Categories:
         c = tables.categories.c
         self.ids: set[str] = set()
         self.by_name: dict[tuple[str | None, str], str] = {}
+        self.resolved: dict[str, str | None] = {}
         for category_id, parent_id, name in conn.execute(select(c.id, c.parent_id, c.name).order_by(c.id)):
             self.ids.add(category_id)
             self.by_name.setdefault((parent_id, rules.search_key(name)), category_id)
 
     def resolve(self, conn: Connection, text: str, changes: list[Change]) -> str | None:
-        if not text.strip():
+        """Memoized per import: a big file names the same few hundred categories on every row."""
+        if text not in self.resolved:
+            self.resolved[text] = self._resolve(conn, text.strip(), changes)
+        return self.resolved[text]
+
+    def _resolve(self, conn: Connection, text: str, changes: list[Change]) -> str | None:
+        if not text:
             return None
-        if text.strip() in self.ids:
-            return text.strip()
+        if text in self.ids:
+            return text
         parent: str | None = None
         for name in rules.category_path(text):
             found = self.by_name.get((parent, rules.search_key(name)))
@@ -215,7 +243,7 @@ class _Products(_Loader[ProductRow]):
                 continue
             rows.append({"id": old["id"] if old else new_id(), **catalog.product_row(fields, updated_at=now)})
         catalog.upsert_rows(conn, tables.products, rows)
-        changes += [catalog.change("product", row["id"], catalog.product_read(row)) for row in rows]
+        changes += _changes("product", [row["id"] for row in rows], catalog.bulk_payloads(ProductRead, rows))
         return rejected
 
     @staticmethod
@@ -262,7 +290,9 @@ class _Barcodes(_Loader[BarcodeRow]):
                 }
             )
         catalog.upsert_rows(conn, tables.barcodes, rows)
-        changes += [catalog.change("barcode", row["code"], catalog.barcode_read(row)) for row in rows]
+        changes += _changes(
+            "barcode", [row["code"] for row in rows], catalog.bulk_payloads(BarcodeRead, rows)
+        )
         return rejected
 
     @staticmethod
@@ -351,12 +381,8 @@ class _Prices(_Loader[_PriceItem]):
                 {"store_id": item.store_id, "product_id": product_id, "price": item.price, "updated_at": now}
             )
         catalog.upsert_rows(conn, tables.prices, rows)
-        changes += [
-            catalog.change(
-                "price", rules.price_key(row["store_id"], row["product_id"]), catalog.price_read(row)
-            )
-            for row in rows
-        ]
+        keys = [rules.price_key(row["store_id"], row["product_id"]) for row in rows]
+        changes += _changes("price", keys, catalog.bulk_payloads(PriceRead, rows))
         return rejected
 
     @staticmethod
