@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Lifespan
 
@@ -107,9 +108,6 @@ def requires(scope: str) -> Callable[[Principal], Principal]:
     return check
 
 
-HealthCheck = Callable[[], Awaitable[dict[str, Any]] | dict[str, Any]]
-
-
 def create_app(
     *,
     program: str,
@@ -165,6 +163,23 @@ def create_app(
         detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
         return problem_response(Problem(422, "Invalid request", detail, errors=errors))
 
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the validation let through (a NUL byte in text for
+        # PostgreSQL, a number out of a column's range): bad input, and the transaction rolled back.
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            Problem(422, "Invalid value", f"a value cannot be stored: {_first_line(exc.orig)}")
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _clash(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two requests creating the same thing at once: the loser's transaction rolled back.
+        log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            Problem(409, "Conflict", "it conflicts with something that exists already or was just made")
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -190,6 +205,10 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0][:300] if str(error).strip() else "refused by the database"
 
 
 def _title(status: int) -> str:

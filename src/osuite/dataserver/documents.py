@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 
-from osuite.core.db import Database
+from osuite.core.db import Database, insert_rows
 from osuite.core.http import Principal, Problem, not_found
 from osuite.core.money import format_money
 from osuite.core.sync.intake import Accepted, DocumentKind, DocumentRejected
@@ -271,10 +271,10 @@ class ReceiptKind:
                 {"receipt_id": receipt_id, "line_no": n, "payment_type": p.payment_type, "amount": p.amount}
                 for n, p in enumerate(r.payments, start=1)
             )
-        conn.execute(insert(tables.receipts), receipts)
-        conn.execute(insert(tables.receipt_lines), lines)
+        insert_rows(conn, tables.receipts, receipts)
+        insert_rows(conn, tables.receipt_lines, lines)
         if payments:
-            conn.execute(insert(tables.receipt_payments), payments)
+            insert_rows(conn, tables.receipt_payments, payments)
 
 
 class CashOperationKind:
