@@ -620,3 +620,34 @@ def test_reading_needs_read_and_writing_needs_manage(admin: TestClient) -> None:
     store_id = make_store(admin)
     _client, token = enroll_client(admin, store_id)
     assert admin.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_nul_characters_are_refused_rather_than_failing_the_database(admin: TestClient) -> None:
+    body = {"article": "1", "name": "a\x00b", "vat_rate": "20"}
+    _refused(
+        admin,
+        "POST",
+        "/api/v1/products",
+        422,
+        "name: Value error, must not contain NUL characters",
+        json=body,
+    )
+    role = {"name": "R", "permissions": []}
+    user = {"login": "u", "name": "U\x00", "pin": "1234"}
+    _refused(admin, "POST", "/api/v1/roles", 422, "must not contain NUL", json={**role, "name": "R\x00"})
+    _refused(admin, "POST", "/api/v1/users", 422, "must not contain NUL characters", json=user)
+    template = {**DEFAULT_TEMPLATES[0].model_dump(), "name": "w\x00"}
+    _refused(
+        admin, "POST", "/api/v1/barcode-templates", 422, "must not contain NUL", json={"template": template}
+    )
+    for path, params in [
+        ("/api/v1/products/a%00b", {}),
+        ("/api/v1/products", {"q": "a\x00"}),
+        ("/api/v1/products", {"article": "\x00"}),
+        ("/api/v1/products", {"after": "\x00"}),
+        ("/api/v1/barcodes/%00", {}),
+        ("/api/v1/terminal-settings/store:%00", {}),
+    ]:
+        answer = admin.get(path, params=params)
+        assert answer.status_code == 422, (path, answer.text)
+        assert "must not contain NUL characters" in answer.json()["detail"]

@@ -299,3 +299,17 @@ def test_imported_rows_publish_exactly_their_read_models(admin: TestClient) -> N
     assert latest(pulled, "barcode", "4601234567893")["payload"] == barcode  # type: ignore[index]
     assert latest(pulled, "price", f"{store_id}:{product['id']}")["payload"] == price  # type: ignore[index]
     assert (barcode["multiplier"], price["price"]) == ("1.500", 45050)
+
+
+def test_a_row_with_a_nul_character_is_rejected_alone(admin: TestClient) -> None:
+    report = import_csv(admin, "products", "article;name;vat_rate\n1;Чай\x00;20\n2;Кофе;20\n")
+    assert report == {
+        "accepted": 1,
+        "rejected": [
+            {
+                "line": 2,
+                "reason": "the row has a NUL character",
+                "row": {"article": "1", "name": "Чай", "vat_rate": "20"},
+            }
+        ],
+    }

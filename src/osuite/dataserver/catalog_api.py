@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -58,9 +59,39 @@ CATALOG: list[str | Enum] = ["catalog"]
 PEOPLE: list[str | Enum] = ["people"]
 SETTINGS: list[str | Enum] = ["settings"]
 
-After = Annotated[str | None, Query(description="The `next` of the previous page; leave out for the first")]
+
+def _no_nul(value: str | None) -> str | None:
+    """PostgreSQL refuses a NUL in any text it is asked to compare with: say so instead of failing."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+After = Annotated[
+    str | None,
+    NoNul,
+    Query(max_length=200, description="The `next` of the previous page; leave out for the first"),
+]
 Limit = Annotated[int, Query(ge=1, le=catalog.MAX_LIMIT, description="Items per page")]
-Scope = Annotated[str, Path(description="'store:<store id>' or 'client:<client id>'")]
+Key = Annotated[str, NoNul, Path(max_length=200, description="The id (or code) as the lists show it")]
+Scope = Annotated[str, NoNul, Path(max_length=80, description="'store:<store id>' or 'client:<client id>'")]
+NameSearch = Annotated[
+    str | None, NoNul, Query(max_length=300, description="Part of the name, any case (Cyrillic too; ё = е)")
+]
+ArticleFilter = Annotated[str | None, NoNul, Query(max_length=64, description="Exactly this article")]
+BarcodeFilter = Annotated[
+    str | None, NoNul, Query(max_length=80, description="The product this barcode sells")
+]
+CategoryFilter = Annotated[
+    str | None, NoNul, Query(max_length=36, description="Only products in this category")
+]
+ProductFilter = Annotated[str | None, NoNul, Query(max_length=36, description="Only this product's barcodes")]
+StoreOption = Annotated[
+    str | None,
+    NoNul,
+    Query(max_length=64, description="Prices: the store (code or id) for rows without a store column"),
+]
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _READ: dict[int | str, dict[str, Any]] = {404: {"description": "Not found", **_PROBLEM}}
@@ -91,7 +122,7 @@ def create_category(body: CategoryCreate, ds: DS, _: Admin) -> CategoryRead:
 
 
 @router.get("/categories/{category_id}", tags=CATALOG, responses=_READ, summary="One category")
-def get_category(category_id: str, ds: DS, _: Reader) -> CategoryRead:
+def get_category(category_id: Key, ds: DS, _: Reader) -> CategoryRead:
     with ds.db.read() as conn:
         return catalog.get_category(conn, category_id=category_id)
 
@@ -102,13 +133,13 @@ def get_category(category_id: str, ds: DS, _: Reader) -> CategoryRead:
     responses=_WRITE,
     summary="Replace a category (rename, move: a move under itself is refused)",
 )
-def update_category(category_id: str, body: CategoryUpdate, ds: DS, _: Admin) -> CategoryRead:
+def update_category(category_id: Key, body: CategoryUpdate, ds: DS, _: Admin) -> CategoryRead:
     with ds.db.write() as conn:
         return catalog.update_category(conn, ds, category_id=category_id, data=body)
 
 
 @router.patch("/categories/{category_id}", tags=CATALOG, responses=_WRITE, summary="Change some fields")
-def patch_category(category_id: str, body: CategoryPatch, ds: DS, _: Admin) -> CategoryRead:
+def patch_category(category_id: Key, body: CategoryPatch, ds: DS, _: Admin) -> CategoryRead:
     with ds.db.write() as conn:
         return catalog.patch_category(conn, ds, category_id=category_id, data=body)
 
@@ -120,7 +151,7 @@ def patch_category(category_id: str, body: CategoryPatch, ds: DS, _: Admin) -> C
     responses=_WRITE,
     summary="Delete an empty category (one with subcategories or products is refused)",
 )
-def delete_category(category_id: str, ds: DS, _: Admin) -> Response:
+def delete_category(category_id: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_category(conn, ds, category_id=category_id)
     return _done()
@@ -137,10 +168,10 @@ def delete_category(category_id: str, ds: DS, _: Admin) -> Response:
 def list_products(
     ds: DS,
     _: Reader,
-    q: Annotated[str | None, Query(description="Part of the name, any case (Cyrillic too; ё = е)")] = None,
-    article: Annotated[str | None, Query(description="Exactly this article")] = None,
-    barcode: Annotated[str | None, Query(description="The product this barcode sells")] = None,
-    category_id: Annotated[str | None, Query(description="Only products in this category")] = None,
+    q: NameSearch = None,
+    article: ArticleFilter = None,
+    barcode: BarcodeFilter = None,
+    category_id: CategoryFilter = None,
     after: After = None,
     limit: Limit = 100,
 ) -> Page[ProductRead]:
@@ -157,19 +188,19 @@ def create_product(body: ProductCreate, ds: DS, _: Admin) -> ProductRead:
 
 
 @router.get("/products/{product_id}", tags=CATALOG, responses=_READ, summary="One product")
-def get_product(product_id: str, ds: DS, _: Reader) -> ProductRead:
+def get_product(product_id: Key, ds: DS, _: Reader) -> ProductRead:
     with ds.db.read() as conn:
         return catalog.get_product(conn, product_id=product_id)
 
 
 @router.put("/products/{product_id}", tags=CATALOG, responses=_WRITE, summary="Replace a product")
-def update_product(product_id: str, body: ProductUpdate, ds: DS, _: Admin) -> ProductRead:
+def update_product(product_id: Key, body: ProductUpdate, ds: DS, _: Admin) -> ProductRead:
     with ds.db.write() as conn:
         return catalog.update_product(conn, ds, product_id=product_id, data=body)
 
 
 @router.patch("/products/{product_id}", tags=CATALOG, responses=_WRITE, summary="Change some fields")
-def patch_product(product_id: str, body: ProductPatch, ds: DS, _: Admin) -> ProductRead:
+def patch_product(product_id: Key, body: ProductPatch, ds: DS, _: Admin) -> ProductRead:
     with ds.db.write() as conn:
         return catalog.patch_product(conn, ds, product_id=product_id, data=body)
 
@@ -181,7 +212,7 @@ def patch_product(product_id: str, body: ProductPatch, ds: DS, _: Admin) -> Prod
     responses=_READ,
     summary="Delete a product with its barcodes and prices (deactivate it to keep it in reports)",
 )
-def delete_product(product_id: str, ds: DS, _: Admin) -> Response:
+def delete_product(product_id: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_product(conn, ds, product_id=product_id)
     return _done()
@@ -194,7 +225,7 @@ def delete_product(product_id: str, ds: DS, _: Admin) -> Response:
 def list_barcodes(
     ds: DS,
     _: Reader,
-    product_id: Annotated[str | None, Query(description="Only this product's barcodes")] = None,
+    product_id: ProductFilter = None,
     after: After = None,
     limit: Limit = 100,
 ) -> Page[BarcodeRead]:
@@ -215,7 +246,7 @@ def create_barcode(body: BarcodeCreate, ds: DS, _: Admin) -> BarcodeRead:
 
 
 @router.get("/barcodes/{code}", tags=CATALOG, responses=_READ, summary="One barcode")
-def get_barcode(code: str, ds: DS, _: Reader) -> BarcodeRead:
+def get_barcode(code: Key, ds: DS, _: Reader) -> BarcodeRead:
     with ds.db.read() as conn:
         return catalog.get_barcode(conn, code=code)
 
@@ -226,13 +257,13 @@ def get_barcode(code: str, ds: DS, _: Reader) -> BarcodeRead:
     responses=_WRITE,
     summary="Set a barcode: create it, or move it to another product, or change its multiplier",
 )
-def set_barcode(code: str, body: BarcodeUpdate, ds: DS, _: Admin) -> BarcodeRead:
+def set_barcode(code: Key, body: BarcodeUpdate, ds: DS, _: Admin) -> BarcodeRead:
     with ds.db.write() as conn:
         return catalog.set_barcode(conn, ds, code=code, data=body)
 
 
 @router.delete("/barcodes/{code}", tags=CATALOG, status_code=204, responses=_READ, summary="Delete a barcode")
-def delete_barcode(code: str, ds: DS, _: Admin) -> Response:
+def delete_barcode(code: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_barcode(conn, ds, code=code)
     return _done()
@@ -242,7 +273,7 @@ def delete_barcode(code: str, ds: DS, _: Admin) -> Response:
 
 
 @router.get("/stores/{store_id}/prices", tags=CATALOG, responses=_READ, summary="A store's prices")
-def list_prices(store_id: str, ds: DS, _: Reader, after: After = None, limit: Limit = 100) -> Page[PriceRead]:
+def list_prices(store_id: Key, ds: DS, _: Reader, after: After = None, limit: Limit = 100) -> Page[PriceRead]:
     with ds.db.read() as conn:
         return catalog.list_prices(conn, store_id=store_id, after=after, limit=limit)
 
@@ -250,7 +281,7 @@ def list_prices(store_id: str, ds: DS, _: Reader, after: After = None, limit: Li
 @router.get(
     "/stores/{store_id}/prices/{product_id}", tags=CATALOG, responses=_READ, summary="A product's price"
 )
-def get_price(store_id: str, product_id: str, ds: DS, _: Reader) -> PriceRead:
+def get_price(store_id: Key, product_id: Key, ds: DS, _: Reader) -> PriceRead:
     with ds.db.read() as conn:
         return catalog.get_price(conn, store_id=store_id, product_id=product_id)
 
@@ -261,7 +292,7 @@ def get_price(store_id: str, product_id: str, ds: DS, _: Reader) -> PriceRead:
     responses=_WRITE,
     summary="Set a product's price in a store (kopecks); only that store's terminals receive it",
 )
-def set_price(store_id: str, product_id: str, body: PriceUpdate, ds: DS, _: Admin) -> PriceRead:
+def set_price(store_id: Key, product_id: Key, body: PriceUpdate, ds: DS, _: Admin) -> PriceRead:
     with ds.db.write() as conn:
         return catalog.set_price(conn, ds, store_id=store_id, product_id=product_id, data=body)
 
@@ -273,7 +304,7 @@ def set_price(store_id: str, product_id: str, body: PriceUpdate, ds: DS, _: Admi
     responses=_READ,
     summary="Remove a product's price in a store (it cannot be sold there until priced again)",
 )
-def delete_price(store_id: str, product_id: str, ds: DS, _: Admin) -> Response:
+def delete_price(store_id: Key, product_id: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_price(conn, ds, store_id=store_id, product_id=product_id)
     return _done()
@@ -303,14 +334,14 @@ def create_barcode_template(body: BarcodeTemplateCreate, ds: DS, _: Admin) -> Ba
 
 
 @router.get("/barcode-templates/{template_id}", tags=CATALOG, responses=_READ, summary="One template")
-def get_barcode_template(template_id: str, ds: DS, _: Reader) -> BarcodeTemplateRead:
+def get_barcode_template(template_id: Key, ds: DS, _: Reader) -> BarcodeTemplateRead:
     with ds.db.read() as conn:
         return catalog.get_barcode_template(conn, template_id=template_id)
 
 
 @router.put("/barcode-templates/{template_id}", tags=CATALOG, responses=_WRITE, summary="Replace a template")
 def update_barcode_template(
-    template_id: str, body: BarcodeTemplateUpdate, ds: DS, _: Admin
+    template_id: Key, body: BarcodeTemplateUpdate, ds: DS, _: Admin
 ) -> BarcodeTemplateRead:
     with ds.db.write() as conn:
         return catalog.update_barcode_template(conn, ds, template_id=template_id, data=body)
@@ -319,7 +350,7 @@ def update_barcode_template(
 @router.delete(
     "/barcode-templates/{template_id}", tags=CATALOG, status_code=204, responses=_READ, summary="Delete one"
 )
-def delete_barcode_template(template_id: str, ds: DS, _: Admin) -> Response:
+def delete_barcode_template(template_id: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_barcode_template(conn, ds, template_id=template_id)
     return _done()
@@ -341,19 +372,19 @@ def create_payment_type(body: PaymentTypeCreate, ds: DS, _: Admin) -> PaymentTyp
 
 
 @router.get("/payment-types/{code}", tags=CATALOG, responses=_READ, summary="One payment type")
-def get_payment_type(code: str, ds: DS, _: Reader) -> PaymentTypeRead:
+def get_payment_type(code: Key, ds: DS, _: Reader) -> PaymentTypeRead:
     with ds.db.read() as conn:
         return catalog.get_payment_type(conn, code=code)
 
 
 @router.put("/payment-types/{code}", tags=CATALOG, responses=_WRITE, summary="Replace a payment type")
-def update_payment_type(code: str, body: PaymentTypeUpdate, ds: DS, _: Admin) -> PaymentTypeRead:
+def update_payment_type(code: Key, body: PaymentTypeUpdate, ds: DS, _: Admin) -> PaymentTypeRead:
     with ds.db.write() as conn:
         return catalog.update_payment_type(conn, ds, code=code, data=body)
 
 
 @router.patch("/payment-types/{code}", tags=CATALOG, responses=_WRITE, summary="Change some fields")
-def patch_payment_type(code: str, body: PaymentTypePatch, ds: DS, _: Admin) -> PaymentTypeRead:
+def patch_payment_type(code: Key, body: PaymentTypePatch, ds: DS, _: Admin) -> PaymentTypeRead:
     with ds.db.write() as conn:
         return catalog.patch_payment_type(conn, ds, code=code, data=body)
 
@@ -365,7 +396,7 @@ def patch_payment_type(code: str, body: PaymentTypePatch, ds: DS, _: Admin) -> P
     responses=_READ,
     summary="Delete a payment type (deactivate it instead to keep its name in reports)",
 )
-def delete_payment_type(code: str, ds: DS, _: Admin) -> Response:
+def delete_payment_type(code: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_payment_type(conn, ds, code=code)
     return _done()
@@ -394,19 +425,19 @@ def create_role(body: RoleCreate, ds: DS, _: Admin) -> RoleRead:
 
 
 @router.get("/roles/{role_id}", tags=PEOPLE, responses=_READ, summary="One role")
-def get_role(role_id: str, ds: DS, _: Reader) -> RoleRead:
+def get_role(role_id: Key, ds: DS, _: Reader) -> RoleRead:
     with ds.db.read() as conn:
         return catalog.get_role(conn, role_id=role_id)
 
 
 @router.put("/roles/{role_id}", tags=PEOPLE, responses=_WRITE, summary="Replace a role")
-def update_role(role_id: str, body: RoleUpdate, ds: DS, _: Admin) -> RoleRead:
+def update_role(role_id: Key, body: RoleUpdate, ds: DS, _: Admin) -> RoleRead:
     with ds.db.write() as conn:
         return catalog.update_role(conn, ds, role_id=role_id, data=body)
 
 
 @router.patch("/roles/{role_id}", tags=PEOPLE, responses=_WRITE, summary="Change some fields")
-def patch_role(role_id: str, body: RolePatch, ds: DS, _: Admin) -> RoleRead:
+def patch_role(role_id: Key, body: RolePatch, ds: DS, _: Admin) -> RoleRead:
     with ds.db.write() as conn:
         return catalog.patch_role(conn, ds, role_id=role_id, data=body)
 
@@ -418,7 +449,7 @@ def patch_role(role_id: str, body: RolePatch, ds: DS, _: Admin) -> RoleRead:
     responses=_WRITE,
     summary="Delete a role nobody has (a role given to users is refused)",
 )
-def delete_role(role_id: str, ds: DS, _: Admin) -> Response:
+def delete_role(role_id: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_role(conn, ds, role_id=role_id)
     return _done()
@@ -443,7 +474,7 @@ def create_user(body: UserCreate, ds: DS, _: Admin) -> UserRead:
 
 
 @router.get("/users/{user_id}", tags=PEOPLE, responses=_READ, summary="One user")
-def get_user(user_id: str, ds: DS, _: Reader) -> UserRead:
+def get_user(user_id: Key, ds: DS, _: Reader) -> UserRead:
     with ds.db.read() as conn:
         return catalog.get_user(conn, user_id=user_id)
 
@@ -454,13 +485,13 @@ def get_user(user_id: str, ds: DS, _: Reader) -> UserRead:
     responses=_WRITE,
     summary="Replace a user (a PIN or password left out stays as it is)",
 )
-def update_user(user_id: str, body: UserUpdate, ds: DS, _: Admin) -> UserRead:
+def update_user(user_id: Key, body: UserUpdate, ds: DS, _: Admin) -> UserRead:
     with ds.db.write() as conn:
         return catalog.update_user(conn, ds, user_id=user_id, data=body)
 
 
 @router.patch("/users/{user_id}", tags=PEOPLE, responses=_WRITE, summary="Change some fields")
-def patch_user(user_id: str, body: UserPatch, ds: DS, _: Admin) -> UserRead:
+def patch_user(user_id: Key, body: UserPatch, ds: DS, _: Admin) -> UserRead:
     with ds.db.write() as conn:
         return catalog.patch_user(conn, ds, user_id=user_id, data=body)
 
@@ -472,7 +503,7 @@ def patch_user(user_id: str, body: UserPatch, ds: DS, _: Admin) -> UserRead:
     responses=_READ,
     summary="Delete a user (deactivate instead to keep the name in reports)",
 )
-def delete_user(user_id: str, ds: DS, _: Admin) -> Response:
+def delete_user(user_id: Key, ds: DS, _: Admin) -> Response:
     with ds.db.write() as conn:
         catalog.delete_user(conn, ds, user_id=user_id)
     return _done()
@@ -562,9 +593,7 @@ async def import_csv(
     request: Request,
     ds: DS,
     _: Admin,
-    store: Annotated[
-        str | None, Query(description="Prices: the store (code or id) for rows without a store column")
-    ] = None,
+    store: StoreOption = None,
 ) -> ImportReport:
     data = await _uploaded(request)
     return await run_in_threadpool(importer.import_csv, ds, kind=kind, data=data, store=store)

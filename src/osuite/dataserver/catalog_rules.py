@@ -331,7 +331,11 @@ class CsvFile:
             if not any(values):
                 continue
             cells = dict(zip(self.columns, values, strict=False))
-            if len(values) != width:
+            if any("\x00" in v for v in values):
+                yield CsvRow(
+                    start, {k: v.replace("\x00", "") for k, v in cells.items()}, "the row has a NUL character"
+                )
+            elif len(values) != width:
                 yield CsvRow(start, cells, f"expected {width} fields as in the header, found {len(values)}")
             else:
                 yield CsvRow(start, cells)
