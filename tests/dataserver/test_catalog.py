@@ -651,3 +651,21 @@ def test_nul_characters_are_refused_rather_than_failing_the_database(admin: Test
         answer = admin.get(path, params=params)
         assert answer.status_code == 422, (path, answer.text)
         assert "must not contain NUL characters" in answer.json()["detail"]
+
+
+def test_a_write_that_loses_a_race_is_a_conflict_not_a_failure(
+    admin: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from osuite.dataserver import catalog
+
+    def collide(*_args: Any, **_kwargs: Any) -> None:
+        # what PostgreSQL says when another request took the same article a moment earlier
+        raise IntegrityError("INSERT INTO products …", {}, Exception("duplicate key value"))
+
+    monkeypatch.setattr(catalog, "create_product", collide)
+    body = {"article": "1", "name": "x", "vat_rate": "20"}
+    _refused(
+        admin, "POST", "/api/v1/products", 409, "saved at the same moment: reload and try again", json=body
+    )

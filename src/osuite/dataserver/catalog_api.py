@@ -6,17 +6,21 @@ Lists are paged by key: pass the ``next`` of a page as ``after`` to get the foll
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AfterValidator
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from osuite.core.http import Problem
+from osuite.core.http import Problem, conflict
 from osuite.dataserver import catalog, catalog_rules, importer
-from osuite.dataserver.context import DS, Admin, Reader
+from osuite.dataserver.context import DS, Admin, DataServer, Reader
 from osuite.dataserver.wire.catalog import (
     BarcodeCreate,
     BarcodeRead,
@@ -102,6 +106,20 @@ _WRITE: dict[int | str, dict[str, Any]] = {
 }
 
 
+@contextmanager
+def _writing(ds: DataServer) -> Iterator[Connection]:
+    """A write transaction whose constraint violations read as a conflict: on PostgreSQL two requests
+    can both find an article free and the second insert then fails; nothing was changed by it."""
+    try:
+        with ds.db.write() as conn:
+            yield conn
+    except IntegrityError as exc:
+        raise conflict(CONCURRENT) from exc
+
+
+CONCURRENT = "another change to the same data was saved at the same moment: reload and try again"
+
+
 def _done() -> Response:
     return Response(status_code=204)
 
@@ -117,7 +135,7 @@ def list_categories(ds: DS, _: Reader, after: After = None, limit: Limit = 100) 
 
 @router.post("/categories", tags=CATALOG, status_code=201, responses=_WRITE, summary="Add a category")
 def create_category(body: CategoryCreate, ds: DS, _: Admin) -> CategoryRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.create_category(conn, ds, data=body)
 
 
@@ -134,13 +152,13 @@ def get_category(category_id: Key, ds: DS, _: Reader) -> CategoryRead:
     summary="Replace a category (rename, move: a move under itself is refused)",
 )
 def update_category(category_id: Key, body: CategoryUpdate, ds: DS, _: Admin) -> CategoryRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.update_category(conn, ds, category_id=category_id, data=body)
 
 
 @router.patch("/categories/{category_id}", tags=CATALOG, responses=_WRITE, summary="Change some fields")
 def patch_category(category_id: Key, body: CategoryPatch, ds: DS, _: Admin) -> CategoryRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.patch_category(conn, ds, category_id=category_id, data=body)
 
 
@@ -152,7 +170,7 @@ def patch_category(category_id: Key, body: CategoryPatch, ds: DS, _: Admin) -> C
     summary="Delete an empty category (one with subcategories or products is refused)",
 )
 def delete_category(category_id: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_category(conn, ds, category_id=category_id)
     return _done()
 
@@ -183,7 +201,7 @@ def list_products(
 
 @router.post("/products", tags=CATALOG, status_code=201, responses=_WRITE, summary="Add a product")
 def create_product(body: ProductCreate, ds: DS, _: Admin) -> ProductRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.create_product(conn, ds, data=body)
 
 
@@ -195,13 +213,13 @@ def get_product(product_id: Key, ds: DS, _: Reader) -> ProductRead:
 
 @router.put("/products/{product_id}", tags=CATALOG, responses=_WRITE, summary="Replace a product")
 def update_product(product_id: Key, body: ProductUpdate, ds: DS, _: Admin) -> ProductRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.update_product(conn, ds, product_id=product_id, data=body)
 
 
 @router.patch("/products/{product_id}", tags=CATALOG, responses=_WRITE, summary="Change some fields")
 def patch_product(product_id: Key, body: ProductPatch, ds: DS, _: Admin) -> ProductRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.patch_product(conn, ds, product_id=product_id, data=body)
 
 
@@ -213,7 +231,7 @@ def patch_product(product_id: Key, body: ProductPatch, ds: DS, _: Admin) -> Prod
     summary="Delete a product with its barcodes and prices (deactivate it to keep it in reports)",
 )
 def delete_product(product_id: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_product(conn, ds, product_id=product_id)
     return _done()
 
@@ -241,7 +259,7 @@ def list_barcodes(
     summary="Give a product a barcode (a code another product has is refused)",
 )
 def create_barcode(body: BarcodeCreate, ds: DS, _: Admin) -> BarcodeRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.create_barcode(conn, ds, data=body)
 
 
@@ -258,13 +276,13 @@ def get_barcode(code: Key, ds: DS, _: Reader) -> BarcodeRead:
     summary="Set a barcode: create it, or move it to another product, or change its multiplier",
 )
 def set_barcode(code: Key, body: BarcodeUpdate, ds: DS, _: Admin) -> BarcodeRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.set_barcode(conn, ds, code=code, data=body)
 
 
 @router.delete("/barcodes/{code}", tags=CATALOG, status_code=204, responses=_READ, summary="Delete a barcode")
 def delete_barcode(code: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_barcode(conn, ds, code=code)
     return _done()
 
@@ -293,7 +311,7 @@ def get_price(store_id: Key, product_id: Key, ds: DS, _: Reader) -> PriceRead:
     summary="Set a product's price in a store (kopecks); only that store's terminals receive it",
 )
 def set_price(store_id: Key, product_id: Key, body: PriceUpdate, ds: DS, _: Admin) -> PriceRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.set_price(conn, ds, store_id=store_id, product_id=product_id, data=body)
 
 
@@ -305,7 +323,7 @@ def set_price(store_id: Key, product_id: Key, body: PriceUpdate, ds: DS, _: Admi
     summary="Remove a product's price in a store (it cannot be sold there until priced again)",
 )
 def delete_price(store_id: Key, product_id: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_price(conn, ds, store_id=store_id, product_id=product_id)
     return _done()
 
@@ -329,7 +347,7 @@ def list_barcode_templates(
     summary="Add a template (a prefix another template reads is refused)",
 )
 def create_barcode_template(body: BarcodeTemplateCreate, ds: DS, _: Admin) -> BarcodeTemplateRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.create_barcode_template(conn, ds, data=body)
 
 
@@ -343,7 +361,7 @@ def get_barcode_template(template_id: Key, ds: DS, _: Reader) -> BarcodeTemplate
 def update_barcode_template(
     template_id: Key, body: BarcodeTemplateUpdate, ds: DS, _: Admin
 ) -> BarcodeTemplateRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.update_barcode_template(conn, ds, template_id=template_id, data=body)
 
 
@@ -351,7 +369,7 @@ def update_barcode_template(
     "/barcode-templates/{template_id}", tags=CATALOG, status_code=204, responses=_READ, summary="Delete one"
 )
 def delete_barcode_template(template_id: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_barcode_template(conn, ds, template_id=template_id)
     return _done()
 
@@ -367,7 +385,7 @@ def list_payment_types(ds: DS, _: Reader, after: After = None, limit: Limit = 10
 
 @router.post("/payment-types", tags=CATALOG, status_code=201, responses=_WRITE, summary="Add a payment type")
 def create_payment_type(body: PaymentTypeCreate, ds: DS, _: Admin) -> PaymentTypeRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.create_payment_type(conn, ds, data=body)
 
 
@@ -379,13 +397,13 @@ def get_payment_type(code: Key, ds: DS, _: Reader) -> PaymentTypeRead:
 
 @router.put("/payment-types/{code}", tags=CATALOG, responses=_WRITE, summary="Replace a payment type")
 def update_payment_type(code: Key, body: PaymentTypeUpdate, ds: DS, _: Admin) -> PaymentTypeRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.update_payment_type(conn, ds, code=code, data=body)
 
 
 @router.patch("/payment-types/{code}", tags=CATALOG, responses=_WRITE, summary="Change some fields")
 def patch_payment_type(code: Key, body: PaymentTypePatch, ds: DS, _: Admin) -> PaymentTypeRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.patch_payment_type(conn, ds, code=code, data=body)
 
 
@@ -397,7 +415,7 @@ def patch_payment_type(code: Key, body: PaymentTypePatch, ds: DS, _: Admin) -> P
     summary="Delete a payment type (deactivate it instead to keep its name in reports)",
 )
 def delete_payment_type(code: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_payment_type(conn, ds, code=code)
     return _done()
 
@@ -420,7 +438,7 @@ def list_roles(ds: DS, _: Reader, after: After = None, limit: Limit = 100) -> Pa
 
 @router.post("/roles", tags=PEOPLE, status_code=201, responses=_WRITE, summary="Add a role")
 def create_role(body: RoleCreate, ds: DS, _: Admin) -> RoleRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.create_role(conn, ds, data=body)
 
 
@@ -432,13 +450,13 @@ def get_role(role_id: Key, ds: DS, _: Reader) -> RoleRead:
 
 @router.put("/roles/{role_id}", tags=PEOPLE, responses=_WRITE, summary="Replace a role")
 def update_role(role_id: Key, body: RoleUpdate, ds: DS, _: Admin) -> RoleRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.update_role(conn, ds, role_id=role_id, data=body)
 
 
 @router.patch("/roles/{role_id}", tags=PEOPLE, responses=_WRITE, summary="Change some fields")
 def patch_role(role_id: Key, body: RolePatch, ds: DS, _: Admin) -> RoleRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.patch_role(conn, ds, role_id=role_id, data=body)
 
 
@@ -450,7 +468,7 @@ def patch_role(role_id: Key, body: RolePatch, ds: DS, _: Admin) -> RoleRead:
     summary="Delete a role nobody has (a role given to users is refused)",
 )
 def delete_role(role_id: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_role(conn, ds, role_id=role_id)
     return _done()
 
@@ -469,7 +487,7 @@ def list_users(ds: DS, _: Reader, after: After = None, limit: Limit = 100) -> Pa
     summary="Add a user; the PIN and password are stored only as hashes",
 )
 def create_user(body: UserCreate, ds: DS, _: Admin) -> UserRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.create_user(conn, ds, data=body)
 
 
@@ -486,13 +504,13 @@ def get_user(user_id: Key, ds: DS, _: Reader) -> UserRead:
     summary="Replace a user (a PIN or password left out stays as it is)",
 )
 def update_user(user_id: Key, body: UserUpdate, ds: DS, _: Admin) -> UserRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.update_user(conn, ds, user_id=user_id, data=body)
 
 
 @router.patch("/users/{user_id}", tags=PEOPLE, responses=_WRITE, summary="Change some fields")
 def patch_user(user_id: Key, body: UserPatch, ds: DS, _: Admin) -> UserRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.patch_user(conn, ds, user_id=user_id, data=body)
 
 
@@ -504,7 +522,7 @@ def patch_user(user_id: Key, body: UserPatch, ds: DS, _: Admin) -> UserRead:
     summary="Delete a user (deactivate instead to keep the name in reports)",
 )
 def delete_user(user_id: Key, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_user(conn, ds, user_id=user_id)
     return _done()
 
@@ -535,7 +553,7 @@ def get_terminal_settings(scope: Scope, ds: DS, _: Reader) -> TerminalSettingsRe
 def set_terminal_settings(
     scope: Scope, body: TerminalSettingsUpdate, ds: DS, _: Admin
 ) -> TerminalSettingsRead:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         return catalog.set_terminal_settings(conn, ds, scope=scope, data=body)
 
 
@@ -543,7 +561,7 @@ def set_terminal_settings(
     "/terminal-settings/{scope}", tags=SETTINGS, status_code=204, responses=_READ, summary="Remove them"
 )
 def delete_terminal_settings(scope: Scope, ds: DS, _: Admin) -> Response:
-    with ds.db.write() as conn:
+    with _writing(ds) as conn:
         catalog.delete_terminal_settings(conn, ds, scope=scope)
     return _done()
 

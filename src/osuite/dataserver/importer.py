@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 
 from osuite.core.http import Problem
 from osuite.core.ids import new_id
@@ -59,13 +60,27 @@ def import_csv(ds: DataServer, *, kind: ImportKind, data: bytes, store: str | No
         loader = _loader(conn, ds, csv_file, store)
     report = ImportReport(accepted=0, rejected=[])
     for chunk in _batches(csv_file.rows(), CHUNK):
-        with ds.db.write() as conn:
-            if ds.db.is_sqlite:  # this connection only: room for the indexes a big chunk touches
-                conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-            accepted, rejected = loader.load(conn, chunk)
+        try:
+            accepted, rejected = _load_chunk(ds, loader, chunk)
+        except IntegrityError as exc:
+            raise Problem(
+                409,
+                "Conflict",
+                f"rows from line {chunk[0].line} on met a change saved at the same moment by someone else; "
+                f"{report.accepted} rows before them were applied: import the file again",
+            ) from exc
         report.accepted += accepted
         report.rejected += rejected
     return report
+
+
+def _load_chunk(
+    ds: DataServer, loader: _Loader[Any], chunk: list[CsvRow]
+) -> tuple[int, list[ImportRejection]]:
+    with ds.db.write() as conn:
+        if ds.db.is_sqlite:  # this connection only: room for the indexes a big chunk touches
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        return loader.load(conn, chunk)
 
 
 def _loader(conn: Connection, ds: DataServer, csv_file: CsvFile, store: str | None) -> _Loader[Any]:
