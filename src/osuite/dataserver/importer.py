@@ -263,10 +263,12 @@ class _Products(_Loader[ProductRow]):
 
     @staticmethod
     def _existing(conn: Connection, articles: list[str]) -> dict[str, dict[str, Any]]:
+        """The compared fields only: decoding every row's timestamp is a good part of a re-import."""
         p = tables.products.c
+        columns = [p.id, *(p[name] for name in rules.PRODUCT_FIELDS)]
         found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(articles):
-            for row in conn.execute(select(tables.products).where(p.article.in_(chunk))).mappings():
+            for row in conn.execute(select(*columns).where(p.article.in_(chunk))).mappings():
                 found[row["article"]] = dict(row)
         return found
 
