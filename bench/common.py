@@ -52,7 +52,7 @@ def workdir() -> Iterator[Path]:
 
 
 @contextmanager
-def dataserver(folder: Path, database_url: str, port: int) -> Iterator[str]:
+def dataserver(folder: Path, database_url: str, port: int, workers: int = 1) -> Iterator[str]:
     """`osuite dataserver serve` as a child process, the way a store runs it."""
     log = (folder / f"dataserver-{port}.log").open("wb")
     process = subprocess.Popen(

@@ -186,7 +186,7 @@ def count_receipts(database_url: str) -> int:
     return n
 
 
-def bench(kind: str, receipts: int, n_clients: int, batch: int) -> float:
+def bench(kind: str, receipts: int, n_clients: int, batch: int, workers: int) -> float:
     with (
         workdir() as folder,
         fresh_database(kind, folder, "ingest") as url,
@@ -202,7 +202,7 @@ def bench(kind: str, receipts: int, n_clients: int, batch: int) -> float:
             shifts.append((token, encode([shift])))
             work.append((token, [encode(b) for b in batches]))
             all_batches.extend(batches)
-        with dataserver(folder, url, free_port()) as server:
+        with dataserver(folder, url, free_port(), workers) as server:
             run_ingest(server, [(token, [body]) for token, body in shifts])  # warm up: open the shifts
             elapsed = run_ingest(server, work)
         stored = count_receipts(url)
@@ -210,7 +210,10 @@ def bench(kind: str, receipts: int, n_clients: int, batch: int) -> float:
             raise RuntimeError(f"expected {per_client * n_clients} receipts stored, found {stored}")
         bare = run_bare(bare_url, folder, all_batches)
         total = per_client * n_clients
-        print(f"[{kind}] {total} receipts (5 lines, 2 payments), {n_clients} clients, batches of {batch}")
+        print(
+            f"[{kind}] {total} receipts (5 lines, 2 payments), {n_clients} clients, batches of {batch}, "
+            f"{workers} server worker(s)"
+        )
         return report(f"[{kind}] ingest", total / elapsed, total / bare, "receipts/s")
 
 
@@ -222,6 +225,7 @@ def main() -> None:
     parser.add_argument("--receipts", type=int, default=40000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2, help="serve --workers (one per core)")
     args = parser.parse_args()
     print(f"ingest benchmark · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {machine()}")
     kinds = ["sqlite", "pg"] if args.db == "both" else [args.db]
@@ -229,7 +233,7 @@ def main() -> None:
         if kind == "pg" and not pg_available():
             print("[pg] skipped: no PostgreSQL answers at OSUITE_BENCH_PG_URL")
             continue
-        bench(kind, args.receipts, args.clients, args.batch)
+        bench(kind, args.receipts, args.clients, args.batch, args.workers)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
-from fastapi import FastAPI
 
 from osuite.core.settings import ProgramSettings, SettingsError, load_settings
 
@@ -45,15 +46,60 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run_server(app: FastAPI, settings: ProgramSettings) -> None:
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Processes serving the port together, sharing the database (one per CPU core is a good start)",
+    ),
+]
+
+_SETTINGS_ENV = "OSUITE_SERVE_SETTINGS"
+
+
+def run_server(app_factory: str, settings: ProgramSettings, *, workers: int = 1) -> None:
+    """Serve ``app_factory`` ("module:function", called once in every worker process) with ``settings``.
+
+    The settings travel to the workers in an environment variable, so a worker builds exactly the app
+    the command line described.
+    """
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    os.environ[_SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run(
-        app,
+        app_factory,
+        factory=True,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+
+
+def settings_from_environment(cls: type[S]) -> S:
+    """The settings :func:`run_server` handed to this worker process."""
+    return cls.model_validate_json(os.environ[_SETTINGS_ENV])
+
+
+class LeaderLock:
+    """Held by exactly one of the worker processes sharing a data directory: that one runs the
+    background work that must not run twice (links to other servers, housekeeping)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._file = (data_dir / "leader.lock").open("a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.held = True
+        except OSError:
+            self.held = False
+
+    def release(self) -> None:
+        if self.held:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self.held = False
+        self._file.close()

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 import osuite
+from osuite.core.cli import settings_from_environment
 from osuite.core.http import create_app
 from osuite.core.migrations import upgrade
 from osuite.core.sync.changelog import PostgresListener
@@ -83,6 +84,11 @@ def build_app(settings: DataServerSettings, *, migrate: bool = True) -> FastAPI:
     app.include_router(catalog_api.router)
     app.include_router(documents_api.router)
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app of one `serve` worker process; `serve` applied the migrations before starting them."""
+    return build_app(settings_from_environment(DataServerSettings), migrate=False)
 
 
 def _housekeeping(ds: DataServer, stop: threading.Event) -> None:

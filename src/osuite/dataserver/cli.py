@@ -12,6 +12,7 @@ from osuite.core.cli import (
     DataDirOption,
     HostOption,
     PortOption,
+    WorkersOption,
     fail,
     run_server,
     settings_or_exit,
@@ -48,14 +49,18 @@ def serve(
     port: PortOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
+    workers: WorkersOption = 1,
 ) -> None:
     """Run the data server (applies pending database migrations first)."""
-    from osuite.dataserver.app import build_app
+    from osuite.core.migrations import upgrade
 
     settings = settings_or_exit(
         DataServerSettings, config, host=host, port=port, data_dir=data_dir, database_url=database_url
     )
-    run_server(build_app(settings), settings)
+    ds = DataServer.open(settings)
+    upgrade(ds.db, "osuite.dataserver")
+    ds.db.dispose()
+    run_server("osuite.dataserver.app:from_environment", settings, workers=workers)
 
 
 @app.command()
