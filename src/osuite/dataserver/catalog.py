@@ -106,7 +106,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def invalid(reason: str | Exception) -> Problem:
+def _invalid(reason: str | Exception) -> Problem:
     return Problem(422, "Invalid input", str(reason))
 
 
@@ -150,7 +150,7 @@ def _merged(current: BaseModel, patch: BaseModel, model: type[M], **extra: Any) 
         detail = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
         )
-        raise invalid(detail) from None
+        raise _invalid(detail) from None
 
 
 def _one(conn: Connection, table: Table, column: str, value: object) -> dict[str, Any] | None:
@@ -329,9 +329,9 @@ def _check_parent(conn: Connection, category_id: str, parent_id: str | None) -> 
     c = tables.categories.c
     parent_of: dict[str, str | None] = dict(conn.execute(select(c.id, c.parent_id)).all())
     if parent_id not in parent_of:
-        raise invalid(f"parent category {parent_id} does not exist")
+        raise _invalid(f"parent category {parent_id} does not exist")
     if rules.creates_cycle(category_id, parent_id, parent_of):
-        raise invalid(
+        raise _invalid(
             f"category {category_id} cannot go under {parent_id}: that category is inside it (or is it)"
         )
 
@@ -423,9 +423,9 @@ def _save_product(
     try:
         rules.check_product(unit=data.unit, weighted=data.weighted)
     except RuleError as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
     if data.category_id is not None and not _exists(conn, tables.categories, "id", data.category_id):
-        raise invalid(f"category {data.category_id} does not exist")
+        raise _invalid(f"category {data.category_id} does not exist")
     p = tables.products.c
     holder = conn.execute(select(p.id, p.name).where(p.article == data.article, p.id != product_id)).first()
     if holder is not None:
@@ -506,16 +506,16 @@ def _barcode_code(code: str) -> str:
     try:
         return rules.barcode_code(code)
     except RuleError as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
 
 
 def _save_barcode(conn: Connection, ds: DataServer, code: str, data: BarcodeUpdate) -> BarcodeRead:
     if not _exists(conn, tables.products, "id", data.product_id):
-        raise invalid(f"product {data.product_id} does not exist")
+        raise _invalid(f"product {data.product_id} does not exist")
     try:
         factor = rules.multiplier(data.multiplier)
     except RuleError as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
     row = {"code": code, "product_id": data.product_id, "multiplier": factor, "updated_at": _now()}
     upsert_rows(conn, tables.barcodes, [row])
     saved = barcode_read(row)
@@ -883,7 +883,7 @@ def _save_user(
     try:
         rules.check_user_secrets(has_pin=pin_hash is not None, has_password=password_hash is not None)
     except RuleError as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
     u = tables.users.c
     holder = conn.execute(
         select(u.id).where(func.lower(u.login) == data.login.lower(), u.id != user_id)
@@ -894,7 +894,7 @@ def _save_user(
     known = set(conn.execute(select(tables.roles.c.id).where(tables.roles.c.id.in_(roles))).scalars())
     missing = [r for r in roles if r not in known]
     if missing:
-        raise invalid(f"role {missing[0]} does not exist")
+        raise _invalid(f"role {missing[0]} does not exist")
     row = {
         "login": data.login,
         "name": data.name,
@@ -915,7 +915,7 @@ def _save_user(
 
 def _secret(new: str | None, remove: bool, current: str | None, what: str) -> str | None:
     if new is not None and remove:
-        raise invalid(f"give a new {what} or remove it, not both")
+        raise _invalid(f"give a new {what} or remove it, not both")
     if remove:
         return None
     return hash_secret(new) if new is not None else current
@@ -957,7 +957,7 @@ def set_terminal_settings(
     try:
         kind, target = rules.parse_scope(scope)
     except RuleError as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
     if kind == "store":
         clients.get_store(conn, target)
     elif not _exists(conn, tables.clients, "id", target):
