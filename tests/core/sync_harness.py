@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    CheckConstraint,
     Column,
     Connection,
     Integer,
@@ -35,7 +36,14 @@ from osuite.core.sync.transport import ChangeRow
 
 center_meta = MetaData()
 center = center_tables(center_meta)
-notes = Table("notes", center_meta, Column("id", String(36), primary_key=True), Column("text", Text))
+notes = Table(
+    "notes",
+    center_meta,
+    Column("id", String(36), primary_key=True),
+    Column("text", Text),
+    # What the database itself refuses, whatever the parser let through.
+    CheckConstraint("length(text) < 50", name="ck_notes_short"),
+)
 
 edge_meta = MetaData()
 edge = edge_tables(edge_meta)

@@ -86,3 +86,14 @@ def test_a_number_too_large_for_any_database_is_refused_not_a_crash(hub: Center)
     assert [r.id for r in answer.rejected] == [huge.id]
     assert "Integer exceeds 64-bit range" in answer.rejected[0].reason
     assert hub.note_count() == 1
+
+
+def test_a_document_the_database_refuses_does_not_hold_back_its_batch(hub: Center) -> None:
+    good, too_long, also_good = note("a"), note("x" * 60), note("b")
+    answer = hub.intake.accept(TERMINAL, [good, too_long, also_good])
+    assert answer.held == [good.id, also_good.id]
+    assert [r.id for r in answer.rejected] == [too_long.id]
+    assert answer.rejected[0].reason.startswith("the database cannot store it: ")
+    assert hub.note_count() == 2
+    again = hub.intake.accept(TERMINAL, [good, too_long, also_good])  # the resend is answered alike
+    assert again.held == [good.id, also_good.id] and hub.note_count() == 2

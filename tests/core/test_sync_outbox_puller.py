@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from osuite.core.sync.outbox import OutboxSender
 from osuite.core.sync.puller import Puller
 from osuite.core.sync.transport import ChangeRow, FetchedPage, LinkDown
 from osuite.core.sync.wire import EVERYONE, DocumentIn, IntakeAnswer
-from tests.core.sync_harness import TERMINAL, Center, Edge, ItemReplica, edge
+from tests.core.sync_harness import TERMINAL, Center, Edge, ItemReplica, center, edge
 from tests.support.databases import fresh_database
 
 
@@ -30,11 +31,13 @@ class Link:
             raise LinkDown("network cut")
         return self.hub.intake.accept(TERMINAL, documents)
 
-    def fetch(self, since: int, limit: int, wait: float) -> FetchedPage:
+    def fetch(self, since: int, limit: int, wait: float, snapshot: bool = False) -> FetchedPage:
         if not self.up:
             raise LinkDown("network cut")
         with self.hub.db.read() as conn:
-            page = self.hub.changelog.read(conn, since=since, audiences=[EVERYONE], limit=limit)
+            page = self.hub.changelog.read(
+                conn, since=since, audiences=[EVERYONE], limit=limit, snapshot=snapshot
+            )
         import orjson
 
         rows = [ChangeRow(s, e, k, o, None if p is None else orjson.loads(p)) for s, e, k, o, p in page.rows]
@@ -141,10 +144,10 @@ def test_a_reset_reloads_the_snapshot_and_drops_what_it_no_longer_has(pair: tupl
     puller.catch_up()
     record(hub, Change("item", "gone", EVERYONE, None), Change("item", "keep", EVERYONE, {"value": "2"}))
 
-    def compacted(since: int, limit: int, wait: float) -> FetchedPage:
+    def compacted(since: int, limit: int, wait: float, snapshot: bool) -> FetchedPage:
         if since > 0:
             return FetchedPage([], 0, True, True)  # the center purged the tombstone we needed
-        return Link(hub).fetch(since, limit, wait)
+        return Link(hub).fetch(since, limit, wait, snapshot)
 
     puller.fetch = compacted
     assert puller.pull_once().reset
@@ -152,3 +155,31 @@ def test_a_reset_reloads_the_snapshot_and_drops_what_it_no_longer_has(pair: tupl
     puller.fetch = Link(hub).fetch
     puller.catch_up()
     assert end.items() == {"keep": ("2", 2)}
+
+
+def test_a_reset_over_many_pages_below_the_horizon_completes(pair: tuple[Center, Edge]) -> None:
+    """The snapshot after a reset pages through old rows whose seq lies below the tombstone horizon;
+    those pages must not be answered "reset" again, or the reload never ends."""
+    hub, end = pair
+    record(hub, *[Change("item", f"k{i}", EVERYONE, {"value": "1"}) for i in range(12)])
+    puller = Puller(end.db, edge, Link(hub).fetch, ItemReplica(), page_size=3)
+    puller.catch_up()
+    record(hub, Change("item", "k0", EVERYONE, None), Change("item", "k1", EVERYONE, None))
+    with hub.db.write() as conn:
+        conn.execute(
+            center.changes.update().values(changed_at=center.changes.c.changed_at - timedelta(days=40))
+        )
+        hub.changelog.purge_tombstones(conn, timedelta(days=30))
+    record(hub, Change("item", "late", EVERYONE, {"value": "2"}))
+    with end.db.write() as conn:  # this edge was away when the deletes happened
+        conn.execute(edge.cursors.update().values(seq=2))
+    resets = 0
+    for _ in range(20):
+        result = puller.pull_once()
+        resets += result.reset
+        if not result.has_more:
+            break
+    else:
+        raise AssertionError("the reload never finished")
+    assert resets == 1
+    assert set(end.items()) == {f"k{i}" for i in range(2, 12)} | {"late"}

@@ -291,10 +291,10 @@ def _puller(hq: TestClient, store_server: TestClient, store_id: str) -> Puller:
         issued = clients.issue_enrollment_code(conn, ds, store_id=store_id, kind="dataserver", name="store")
         token = clients.enroll(conn, code=issued["code"])["token"]
 
-    def fetch(since: int, limit: int, _wait: float) -> FetchedPage:
+    def fetch(since: int, limit: int, _wait: float, snapshot: bool) -> FetchedPage:
         answer = hq.get(
             "/api/v1/sync/changes",
-            params={"since": since, "limit": limit},
+            params={"since": since, "limit": limit, "snapshot": snapshot},
             headers={"Authorization": f"Bearer {token}"},
         )
         body = ok(answer)

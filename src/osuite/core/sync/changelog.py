@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from osuite.core.db import Database, after_commit
 from osuite.core.sync.tables import CenterTables
@@ -120,20 +120,33 @@ class ChangeLog:
         if not self.db.is_sqlite:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
         table = self.tables.changes
-        for chunk in _chunks(list(latest), 300):
-            conn.execute(
-                delete(table).where(tuple_(table.c.entity, table.c.key, table.c.audience).in_(chunk))
-            )
+        # Replace the previous row of each key: grouped so that each DELETE is an index lookup
+        # (entity = ? AND audience = ? AND key IN (…)), never a scan of the log.
+        keys_by_group: dict[tuple[str, str], list[str]] = {}
+        for entity, key, audience in latest:
+            keys_by_group.setdefault((entity, audience), []).append(key)
+        for (entity, audience), keys in keys_by_group.items():
+            for chunk in _chunks(keys, 500):
+                conn.execute(
+                    delete(table).where(
+                        table.c.entity == entity, table.c.audience == audience, table.c.key.in_(chunk)
+                    )
+                )
         conn.execute(insert(table), rows)
         if not self.db.is_sqlite:
             conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         after_commit(conn, self.notifier.notify)
         return len(rows)
 
-    def read(self, conn: Connection, *, since: int, audiences: Sequence[str], limit: int) -> Page:
-        """The next page after ``since`` for a client that belongs to ``audiences``."""
-        horizon = self.horizon(conn)
-        if 0 < since < horizon:
+    def read(
+        self, conn: Connection, *, since: int, audiences: Sequence[str], limit: int, snapshot: bool = False
+    ) -> Page:
+        """The next page after ``since`` for a client that belongs to ``audiences``.
+
+        A client loading a snapshot pages through the whole log from 0: its cursor may lie below the
+        tombstone horizon without having missed anything, so it is never told to reset.
+        """
+        if not snapshot and 0 < since < self.horizon(conn):
             return Page(rows=[], next=0, has_more=True, reset=True)
         c = self.tables.changes.c
         query = (

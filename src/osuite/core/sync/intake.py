@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import orjson
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError
 
 from osuite.core.db import Database
 from osuite.core.http import Principal
@@ -110,26 +111,25 @@ class Intake:
             parsed[doc.id] = (doc.kind, doc_digest, body)
         held: list[str] = []
         if parsed:
-            with self.db.write() as conn:
-                new_ids = self._claim(conn, source, parsed)
-                held_before = [i for i in parsed if i not in new_ids]
-                known = self._digests(conn, held_before)
-                for doc_id in held_before:
-                    if known.get(doc_id) == parsed[doc_id][1]:
-                        held.append(doc_id)
-                    else:
-                        rejected.append(
-                            Rejection(id=doc_id, reason="a different document with this id is already held")
-                        )
-                by_kind: dict[str, list[Accepted[Any]]] = defaultdict(list)
-                for doc_id in new_ids:
-                    by_kind[parsed[doc_id][0]].append(Accepted(id=doc_id, body=parsed[doc_id][2]))
-                for kind_name, accepted in by_kind.items():
-                    self.kinds[kind_name].store(conn, accepted, source)
-                if self.on_new is not None and new_ids:
-                    fresh = set(new_ids)
-                    self.on_new(conn, [d for d in _first_of_each(documents) if d.id in fresh])
-                held.extend(new_ids)
+            try:
+                with self.db.write() as conn:
+                    self._store(conn, source, parsed, documents, held, rejected)
+            except (DataError, IntegrityError) as exc:
+                # The database refused something in the batch (a NUL byte for PostgreSQL, a value out of
+                # a column's range): store the documents one by one so that only the bad one is refused
+                # and the rest of the batch is not held back for ever.
+                log.warning("database refused a batch from %s (%s); storing one by one", source.id, exc.orig)
+                held.clear()
+                with self.db.write() as conn:
+                    for doc_id, item in parsed.items():
+                        try:
+                            with conn.begin_nested():
+                                self._store(conn, source, {doc_id: item}, documents, held, rejected)
+                        except (DataError, IntegrityError) as single:
+                            reason = str(single.orig).strip().splitlines()[0][:300]
+                            rejected.append(
+                                Rejection(id=doc_id, reason=f"the database cannot store it: {reason}")
+                            )
         if rejected:
             log.warning("refused %d documents from %s: %s", len(rejected), source.id, rejected[:3])
         held_set = set(held)
@@ -137,6 +137,36 @@ class Intake:
             held=[d.id for d in _first_of_each(documents) if d.id in held_set],
             rejected=rejected,
         )
+
+    def _store(
+        self,
+        conn: Connection,
+        source: Principal,
+        parsed: dict[str, tuple[str, str, Any]],
+        documents: Sequence[DocumentIn],
+        held: list[str],
+        rejected: list[Rejection],
+    ) -> None:
+        """Claim the ids, store what is new, and sort the rest into held (same content) or refused."""
+        new_ids = self._claim(conn, source, parsed)
+        held_before = [i for i in parsed if i not in new_ids]
+        known = self._digests(conn, held_before)
+        for doc_id in held_before:
+            if known.get(doc_id) == parsed[doc_id][1]:
+                held.append(doc_id)
+            else:
+                rejected.append(
+                    Rejection(id=doc_id, reason="a different document with this id is already held")
+                )
+        by_kind: dict[str, list[Accepted[Any]]] = defaultdict(list)
+        for doc_id in new_ids:
+            by_kind[parsed[doc_id][0]].append(Accepted(id=doc_id, body=parsed[doc_id][2]))
+        for kind_name, accepted in by_kind.items():
+            self.kinds[kind_name].store(conn, accepted, source)
+        if self.on_new is not None and new_ids:
+            fresh = set(new_ids)
+            self.on_new(conn, [d for d in _first_of_each(documents) if d.id in fresh])
+        held.extend(new_ids)
 
     def _claim(
         self, conn: Connection, source: Principal, parsed: dict[str, tuple[str, str, Any]]

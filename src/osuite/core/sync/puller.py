@@ -27,7 +27,8 @@ from osuite.core.sync.wire import UPSERT
 
 log = logging.getLogger("osuite.sync")
 
-Fetch = Callable[[int, int, float], FetchedPage]
+Fetch = Callable[[int, int, float, bool], FetchedPage]
+"""(since, limit, wait, snapshot) → the next page; SyncTransport.changes is one."""
 
 
 class Replica(Protocol):
@@ -49,7 +50,15 @@ class PullResult:
     applied: int
     has_more: bool
     cursor: int
+    snapshot: bool = False
     reset: bool = False
+
+
+@dataclass(frozen=True)
+class CursorState:
+    seq: int
+    snapshot: bool
+    resetting: bool
 
 
 class Puller:
@@ -74,11 +83,12 @@ class Puller:
 
     def cursor(self) -> int:
         with self.db.read() as conn:
-            return self._cursor(conn)[0]
+            return self._cursor(conn).seq
 
     def pull_once(self, wait: float = 0) -> PullResult:
-        since = self.cursor()
-        return self._apply(since, self.fetch(since, self.page_size, wait))
+        with self.db.read() as conn:
+            state = self._cursor(conn)
+        return self._apply(state.seq, self.fetch(state.seq, self.page_size, wait, state.snapshot))
 
     def catch_up(self) -> int:
         """Pull until the center has nothing more; the number of changes applied.
@@ -88,20 +98,22 @@ class Puller:
         """
         total = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
-            since = self.cursor()
-            pending: Future[FetchedPage] = pool.submit(self.fetch, since, self.page_size, 0)
+            with self.db.read() as conn:
+                state = self._cursor(conn)
+            since, snapshot = state.seq, state.snapshot
+            pending: Future[FetchedPage] = pool.submit(self.fetch, since, self.page_size, 0, snapshot)
             while True:
                 page = pending.result()
-                prefetched_from = page.next if page.has_more and not page.reset else None
-                if prefetched_from is not None:
-                    pending = pool.submit(self.fetch, prefetched_from, self.page_size, 0)
+                prefetched = (page.next, snapshot) if page.has_more and not page.reset else None
+                if prefetched is not None:
+                    pending = pool.submit(self.fetch, page.next, self.page_size, 0, snapshot)
                 result = self._apply(since, page)
                 total += result.applied
                 if not result.has_more:
                     return total
-                since = result.cursor
-                if since != prefetched_from:  # a reset, or another puller moved the cursor
-                    pending = pool.submit(self.fetch, since, self.page_size, 0)
+                since, snapshot = result.cursor, result.snapshot
+                if (since, snapshot) != prefetched:  # a reset, or another puller moved the cursor
+                    pending = pool.submit(self.fetch, since, self.page_size, 0, snapshot)
 
     def run(self, stop: threading.Event, *, wait: float = 25.0) -> None:
         """Follow the log until ``stop`` is set: catch up at full speed, then long-poll for the next
@@ -128,32 +140,44 @@ class Puller:
         if page.reset:
             log.warning("center compacted history past cursor %d: reloading a snapshot", since)
             with self.db.write() as conn:
-                self._save_cursor(conn, 0, resetting=True)
+                self._save_cursor(conn, CursorState(0, snapshot=True, resetting=True))
                 keys = self.tables.snapshot_keys
                 conn.execute(delete(keys).where(keys.c.link == self.link))
-            return PullResult(applied=0, has_more=True, cursor=0, reset=True)
+            return PullResult(applied=0, has_more=True, cursor=0, snapshot=True, reset=True)
         with self.db.write() as conn:
-            current, resetting = self._cursor(conn)
-            if current != since:  # another puller advanced meanwhile; its work stands
-                return PullResult(applied=0, has_more=True, cursor=current)
+            state = self._cursor(conn)
+            if state.seq != since:  # another puller advanced meanwhile; its work stands
+                return PullResult(applied=0, has_more=True, cursor=state.seq, snapshot=state.snapshot)
             self.replica.apply(conn, page.changes)
+            snapshot, resetting = state.snapshot, state.resetting
             if resetting:
                 self._remember_keys(conn, page.changes)
-                if not page.has_more:
+            if snapshot and not page.has_more:  # the snapshot is complete: follow from here on
+                if resetting:
                     self._sweep(conn)
-                    resetting = False
-            self._save_cursor(conn, page.next, resetting=resetting)
+                snapshot = resetting = False
+            self._save_cursor(conn, CursorState(page.next, snapshot=snapshot, resetting=resetting))
         self.last_success = datetime.now(UTC)
-        return PullResult(applied=len(page.changes), has_more=page.has_more, cursor=page.next)
+        return PullResult(
+            applied=len(page.changes), has_more=page.has_more, cursor=page.next, snapshot=snapshot
+        )
 
-    def _cursor(self, conn: Connection) -> tuple[int, bool]:
+    def _cursor(self, conn: Connection) -> CursorState:
+        """Where this link stands; a link never pulled starts with a snapshot."""
         c = self.tables.cursors.c
-        row = conn.execute(select(c.seq, c.resetting).where(c.link == self.link)).first()
-        return (int(row.seq), bool(row.resetting)) if row else (0, False)
+        row = conn.execute(select(c.seq, c.snapshot, c.resetting).where(c.link == self.link)).first()
+        if row is None:
+            return CursorState(0, snapshot=True, resetting=False)
+        return CursorState(int(row.seq), snapshot=bool(row.snapshot), resetting=bool(row.resetting))
 
-    def _save_cursor(self, conn: Connection, seq: int, *, resetting: bool) -> None:
+    def _save_cursor(self, conn: Connection, state: CursorState) -> None:
         table = self.tables.cursors
-        values = {"seq": seq, "resetting": resetting, "updated_at": datetime.now(UTC)}
+        values = {
+            "seq": state.seq,
+            "snapshot": state.snapshot,
+            "resetting": state.resetting,
+            "updated_at": datetime.now(UTC),
+        }
         if conn.execute(update(table).where(table.c.link == self.link).values(**values)).rowcount == 0:
             conn.execute(insert(table).values(link=self.link, **values))
 

@@ -51,12 +51,15 @@ def sync_router(*, changelog: ChangeLog, intake: Intake, audiences: Audiences) -
         since: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+        snapshot: Annotated[
+            bool, Query(description="true while loading a snapshot (paging from 0): never answered reset")
+        ] = False,
     ) -> Response:
         groups = audiences(principal)
         deadline = time.monotonic() + wait
         while True:
             version = changelog.notifier.version
-            page = await run_in_threadpool(_read, changelog, since, groups, limit)
+            page = await run_in_threadpool(_read, changelog, since, groups, limit, snapshot)
             remaining = deadline - time.monotonic()
             if page.rows or page.reset or remaining <= 0:
                 return Response(_encode(page), media_type="application/json")
@@ -96,9 +99,9 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def _read(changelog: ChangeLog, since: int, groups: list[str], limit: int) -> Page:
+def _read(changelog: ChangeLog, since: int, groups: list[str], limit: int, snapshot: bool) -> Page:
     with changelog.db.read() as conn:
-        return changelog.read(conn, since=since, audiences=groups, limit=limit)
+        return changelog.read(conn, since=since, audiences=groups, limit=limit, snapshot=snapshot)
 
 
 def _encode(page: Page) -> bytes:

@@ -96,6 +96,9 @@ def edge_tables(metadata: MetaData) -> EdgeTables:
         metadata,
         Column("link", String(64), primary_key=True),
         Column("seq", BigInteger, nullable=False),
+        # snapshot: paging through a whole snapshot (a new edge, or after a reset); resetting: when it
+        # ends, drop whatever the snapshot did not mention.
+        Column("snapshot", Boolean, nullable=False, default=False),
         Column("resetting", Boolean, nullable=False, default=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )

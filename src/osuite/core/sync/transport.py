@@ -50,8 +50,10 @@ class SyncTransport:
     def close(self) -> None:
         self._http.close()
 
-    def changes(self, since: int, limit: int = 1000, wait: float = 0) -> FetchedPage:
-        params = {"since": since, "limit": limit, "wait": wait}
+    def changes(self, since: int, limit: int = 1000, wait: float = 0, snapshot: bool = False) -> FetchedPage:
+        params: dict[str, int | float | str] = {"since": since, "limit": limit, "wait": wait}
+        if snapshot:
+            params["snapshot"] = "true"
         body = self._call("GET", "/api/v1/sync/changes", params=params, extra_timeout=wait)
         return FetchedPage(
             changes=[
