@@ -137,3 +137,16 @@ def test_documents_reach_hq_exactly_once_through_kills_and_resends(chain: Chain)
         assert sorted(answer.held) == sorted(d.id for d in documents[:300])
     time.sleep(2)
     assert sorted(chain.hq_receipt_ids()) == expected
+
+
+def test_joining_hq_with_a_wrong_code_says_why(tmp_path: Path) -> None:
+    with fresh_database(tmp_path, "hq") as hq_url, fresh_database(tmp_path, "store") as store_url:
+        hq = ServerProcess("dataserver", tmp_path / "hq", hq_url).start()
+        try:
+            store = ServerProcess("dataserver", tmp_path / "store", store_url)
+            with pytest.raises(
+                RuntimeError, match="refused to enroll this server: this enrollment code is unknown"
+            ):
+                store.cli("join", "--url", hq.url, "--code", "AAAA-BBBB-CCCC")
+        finally:
+            hq.stop()

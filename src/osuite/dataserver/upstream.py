@@ -35,7 +35,7 @@ def joined(conn: Connection) -> dict[str, Any] | None:
 def join(ds: DataServer, *, url: str, code: str, name: str) -> dict[str, Any]:
     """Enroll this server with HQ using a code HQ issued for this store (kind ``dataserver``)."""
     from osuite import __version__
-    from osuite.dataserver.client import DataServerClient
+    from osuite.dataserver.client import DataServerClient, DataServerError
 
     with ds.db.read() as conn:
         if joined(conn):
@@ -44,6 +44,10 @@ def join(ds: DataServer, *, url: str, code: str, name: str) -> dict[str, Any]:
         enrolled = DataServerClient.enroll(url, code=code, name=name, version=__version__)
     except httpx.HTTPError as exc:
         raise Problem(502, "HQ unreachable", f"could not reach {url}: {exc}") from exc
+    except DataServerError as exc:
+        raise Problem(
+            exc.status or 502, "HQ refused", f"{url} refused to enroll this server: {exc.detail}"
+        ) from exc
     if enrolled.kind != "dataserver":
         raise Problem(422, "Wrong code", f"the code was issued for a {enrolled.kind}, not a data server")
     with ds.db.write() as conn:
