@@ -60,7 +60,11 @@ class SyncHistory(RuleBasedStateMachine):
         else:
             self.truth[key] = value
 
-    @rule(text=st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=5))
+    @rule(
+        text=st.text(
+            st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=5
+        )
+    )
     def sell_at_edge(self, text: str) -> None:
         with self.end.db.write() as conn:
             self.end.outbox.add(conn, id=new_id(), kind="note", payload={"text": text})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import orjson
@@ -19,8 +19,9 @@ class LinkRefused(RuntimeError):
     """The center refused our token (revoked or unknown): retrying will not help until re-enrolled."""
 
 
-@dataclass(frozen=True)
-class ChangeRow:
+class ChangeRow(NamedTuple):
+    """One change as received; a NamedTuple because a snapshot brings millions of them."""
+
     seq: int
     entity: str
     key: str
@@ -57,7 +58,7 @@ class SyncTransport:
         body = self._call("GET", "/api/v1/sync/changes", params=params, extra_timeout=wait)
         return FetchedPage(
             changes=[
-                ChangeRow(c["seq"], c["entity"], c["key"], c["op"], c.get("payload")) for c in body["changes"]
+                ChangeRow(c["seq"], c["entity"], c["key"], c["op"], c["payload"]) for c in body["changes"]
             ],
             next=body["next"],
             has_more=body["has_more"],
