@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 from pathlib import Path
@@ -57,6 +56,11 @@ WorkersOption = Annotated[
 
 _SETTINGS_ENV = "OSUITE_SERVE_SETTINGS"
 
+try:
+    import fcntl as _fcntl
+except ImportError:  # Windows
+    _fcntl = None  # type: ignore[assignment]
+
 
 def run_server(app_factory: str, settings: ProgramSettings, *, workers: int = 1) -> None:
     """Serve ``app_factory`` ("module:function", called once in every worker process) with ``settings``.
@@ -87,19 +91,24 @@ def settings_from_environment(cls: type[S]) -> S:
 
 class LeaderLock:
     """Held by exactly one of the worker processes sharing a data directory: that one runs the
-    background work that must not run twice (links to other servers, housekeeping)."""
+    background work that need not run twice (links to other servers, housekeeping).
+
+    Where there is no ``fcntl`` (Windows) every worker holds it: the work is idempotent, so running it
+    in each worker costs duplicate requests, never duplicate data.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._file = (data_dir / "leader.lock").open("a+")
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self.held = True
-        except OSError:
-            self.held = False
+        self.held = True
+        if _fcntl is not None:
+            try:
+                _fcntl.flock(self._file, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+            except OSError:
+                self.held = False
 
     def release(self) -> None:
-        if self.held:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self.held = False
+        if self.held and _fcntl is not None:
+            _fcntl.flock(self._file, _fcntl.LOCK_UN)
+        self.held = False
         self._file.close()
