@@ -150,3 +150,23 @@ def test_joining_hq_with_a_wrong_code_says_why(tmp_path: Path) -> None:
                 store.cli("join", "--url", hq.url, "--code", "AAAA-BBBB-CCCC")
         finally:
             hq.stop()
+
+
+def test_a_catalog_pull_killed_half_way_resumes_and_loses_nothing(chain: Chain) -> None:
+    from osuite.dataserver.sample_catalog import generate_products, products_csv
+
+    rows = list(generate_products(4000, seed=3))
+    report = chain.hq_admin.request(
+        "POST", "/api/v1/import/products", content=products_csv(rows), headers={"Content-Type": "text/csv"}
+    )
+    assert report["rejected"] == []
+    time.sleep(0.3)
+    chain.store.kill()  # while it pulls the 4,000 new products from HQ and republishes them
+    chain.store.start()
+    articles = {r.article for r in rows}
+
+    def all_arrived() -> bool:
+        chain.terminal.puller.catch_up()
+        return articles <= {p["article"] for p in chain.terminal.replica("product").values()}
+
+    eventually(all_arrived, timeout=120, what="all 4,000 products at the terminal")
