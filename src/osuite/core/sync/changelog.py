@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
-from osuite.core.db import Database, after_commit
+from osuite.core.db import Database, after_commit, insert_rows
 from osuite.core.sync.tables import CenterTables
 from osuite.core.sync.wire import DELETE, UPSERT
 
@@ -104,6 +104,7 @@ class ChangeLog:
     def record(self, conn: Connection, changes: Iterable[Change]) -> int:
         """Record changes in the caller's transaction; they become visible when it commits."""
         latest = {(c.entity, c.key, c.audience): c for c in changes}  # the last word on a key wins
+        now = datetime.now(UTC)
         rows = [
             {
                 "entity": c.entity,
@@ -111,7 +112,7 @@ class ChangeLog:
                 "audience": c.audience,
                 "op": DELETE if c.payload is None else UPSERT,
                 "payload": None if c.payload is None else orjson.dumps(c.payload).decode(),
-                "changed_at": datetime.now(UTC),
+                "changed_at": now,
             }
             for c in latest.values()
         ]
@@ -132,7 +133,7 @@ class ChangeLog:
                         table.c.entity == entity, table.c.audience == audience, table.c.key.in_(chunk)
                     )
                 )
-        conn.execute(insert(table), rows)
+        insert_rows(conn, table, rows)
         if not self.db.is_sqlite:
             conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         after_commit(conn, self.notifier.notify)
