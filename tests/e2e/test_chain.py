@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from osuite.dataserver.client import DataServerClient
@@ -126,6 +127,11 @@ def test_documents_reach_hq_exactly_once_through_kills_and_resends(chain: Chain)
         time.sleep(0.5)
         chain.hq.start()
         eventually(lambda: chain.terminal.pending() == 0, timeout=90, what="the terminal's outbox to empty")
+        eventually(
+            lambda: httpx.get(f"{chain.store.url}/healthz").json()["upstream"]["documents_waiting"] == 0,
+            timeout=90,
+            what="the store server's queue to HQ to empty, as its /healthz shows",
+        )
         expected = sorted(d.id for d in documents[1:])
         eventually(lambda: len(chain.hq_receipt_ids()) >= len(expected), timeout=90, what="receipts at HQ")
     finally:

@@ -49,10 +49,6 @@ def conflict(detail: str) -> Problem:
     return Problem(409, "Conflict", detail)
 
 
-def bad_request(detail: str, **extra: Any) -> Problem:
-    return Problem(400, "Bad request", detail, **extra)
-
-
 def problem_response(problem: Problem) -> JSONResponse:
     body = {"type": problem.type, "title": problem.title, "status": problem.status}
     if problem.detail:

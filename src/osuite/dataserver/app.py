@@ -67,7 +67,8 @@ def build_app(settings: DataServerSettings, *, migrate: bool = True) -> FastAPI:
     def health() -> dict[str, Any]:
         with ds.db.read() as conn:
             conn.execute(text("SELECT 1"))
-        return {"database": "ok"}
+        link: upstream.Link | None = app.state.link
+        return {"database": "ok", **({"upstream": link.status()} if link else {})}
 
     app = create_app(
         program="dataserver",

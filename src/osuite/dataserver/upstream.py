@@ -125,7 +125,11 @@ class Link:
             thread.join(timeout=2)
 
     def status(self) -> dict[str, Any]:
+        """The link as /healthz shows it, so the IT person sees whether HQ is being reached."""
+        with self.sender.outbox.db.read() as conn:
+            waiting = self.sender.outbox.pending(conn)
         return {
+            "documents_waiting": waiting,
             "url": self.transport.base_url,
             "pull_error": self.puller.last_error,
             "send_error": self.sender.last_error,
