@@ -38,8 +38,10 @@ fmt: setup
 	.venv/bin/ruff check --fix src tests bench
 
 bench: setup
-	.venv/bin/python bench/ingest.py
-	.venv/bin/python bench/catalog_sync.py
+	.venv/bin/python -m bench.ingest
+	.venv/bin/python -m bench.catalog_sync
+	.venv/bin/python -m bench.pos_scan
+	.venv/bin/python -m bench.pos_close
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -6,6 +6,8 @@ import typer
 
 from osuite.dataserver.cli import app as dataserver_app
 from osuite.demo import demo
+from osuite.devices.cli import app as devices_app
+from osuite.pos.cli import app as pos_app
 
 app = typer.Typer(
     help=(
@@ -16,6 +18,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(dataserver_app, name="dataserver")
+app.add_typer(devices_app, name="devices")
+app.add_typer(pos_app, name="pos")
 app.command(name="demo")(demo)
 
 

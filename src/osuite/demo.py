@@ -3,9 +3,10 @@ open its pages a minute after cloning.
 
 The demo is only an orchestrator: it prepares each program's data the first time, starts every
 program as its own child process (exactly as a store would run them), checks they answer, prints
-where to look, and stops them all on Ctrl-C. Today the data server is the only program; the POS,
-scales and others join as they land. The demo always uses SQLite files under its data directory,
-whatever database a developer's environment points the programs at.
+where to look, and stops them all on Ctrl-C. Today it runs the data server and two POS terminals, each
+with its emulated fiscal registrar, receipt printer and card terminal; scales and the other programs
+join as they land. The demo always uses SQLite files under its data directory, whatever database a
+developer's environment points the programs at.
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ DEFAULT_DATA_DIR = Path("var") / "demo"
 DEFAULT_PORT_BASE = 8700
 DATASERVER_OFFSET = 1
 """Each program keeps its usual port relative to the base: the data server's 8701 is base + 1."""
+POS_OFFSET = 10
+"""The tills: 8710, 8711 …"""
+REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET = 50, 60, 65, 70
+"""Each till's emulated devices: registrar 8750…, printer 8760… (its paper and cover 8765…), card
+terminal 8770…"""
+TILLS = ("Касса 1", "Касса 2")
+
+
+def ports(port_base: int) -> list[int]:
+    """Every port the demo listens on for ``port_base``."""
+    offsets = [DATASERVER_OFFSET]
+    for n in range(len(TILLS)):
+        offsets += [
+            o + n for o in (POS_OFFSET, REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET)
+        ]
+    return [port_base + o for o in offsets]
+
+
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 15.0
 MARKER = "demo.json"
@@ -63,6 +82,8 @@ class Program:
     port: int
     args: list[str]
     log: Path
+    health: str | None = "/healthz"
+    """Where it answers when ready; None for a device that speaks no HTTP (the printer's raw TCP)."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -96,16 +117,22 @@ class Program:
                 raise DemoError(
                     f"{self.title} завершился с кодом {code} / exited with code {code}:\n{self.log_tail()}"
                 )
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if self._answers(httpx):
+                return
             time.sleep(0.2)
         raise DemoError(
             f"{self.title} не ответил за {timeout:.0f} с / did not answer within {timeout:.0f} s:\n"
             f"{self.log_tail()}"
         )
+
+    def _answers(self, httpx: Any) -> bool:
+        if self.health is None:
+            with socket.socket() as probe:
+                return probe.connect_ex((HOST, self.port)) == 0
+        try:
+            return bool(httpx.get(f"{self.url}{self.health}", timeout=1.0).status_code == 200)
+        except httpx.HTTPError:
+            return False
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -204,16 +231,25 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
             )
             programs.append(dataserver)
             _say("Запускаю программы… / Starting the programs…")
-            for program in programs:
+            dataserver.start()
+            dataserver.wait_healthy()
+            tills = [_till(data_dir, port_base, n, dataserver, prepared) for n in range(len(TILLS))]
+            for devices_and_pos in tills:
+                programs.extend(devices_and_pos)
+            for program in programs[1:]:
                 program.start()
-            for program in programs:
+            for program in programs[1:]:
                 program.wait_healthy()
             served = _catalog_served(dataserver, prepared.api_key)
-            _say(summary(data_dir, dataserver, prepared))
+            poses = [group[-1] for group in tills]
+            for till in poses:
+                _catalog_reached(till)
+            _say(summary(data_dir, dataserver, prepared, poses))
             if check:
                 _say(
-                    f"Проверка пройдена: /healthz отвечает, каталог отдаётся ({served}). Останавливаю.\n"
-                    f"Check passed: /healthz answers, the catalog is served ({served}). Stopping."
+                    f"Проверка пройдена: /healthz отвечает, каталог отдаётся ({served}) и дошёл до касс. "
+                    f"Останавливаю.\nCheck passed: /healthz answers, the catalog is served ({served}) and "
+                    "reached the tills. Stopping."
                 )
                 return 0
             return _watch(programs)
@@ -326,6 +362,137 @@ def _prepare_dataserver(data_dir: Path, ds_dir: Path, database_url: str) -> Prep
     )
 
 
+def _till(data_dir: Path, port_base: int, n: int, dataserver: Program, prepared: Prepared) -> list[Program]:
+    """Till ``n``: its emulated registrar, printer and card terminal, then the POS, enrolled with the
+    data server the first time (the enrollment stays in the till's own database)."""
+    folder = data_dir / f"pos-{n + 1}"
+    logs = data_dir / "logs"
+    printer = port_base + PRINTER_OFFSET + n
+    printer_control = port_base + PRINTER_CONTROL_OFFSET + n
+    registrar = port_base + REGISTRAR_OFFSET + n
+    card = port_base + CARD_OFFSET + n
+    pos = port_base + POS_OFFSET + n
+    for taken in (printer, printer_control, registrar, card, pos):
+        _require_free(taken)
+    _enroll(folder, dataserver, TILLS[n], prepared)
+    name = TILLS[n]
+    return [
+        Program(
+            name=f"printer-{n + 1}",
+            title=f"Принтер чеков / receipt printer ({name})",
+            port=printer,
+            args=[
+                "devices",
+                "emulate",
+                "printer",
+                "--port",
+                str(printer),
+                "--data-dir",
+                str(folder / "printer"),
+                "--control-port",
+                str(printer_control),
+            ],
+            log=logs / f"printer-{n + 1}.log",
+            health=None,
+        ),
+        Program(
+            name=f"registrar-{n + 1}",
+            title=f"Фискальный регистратор / fiscal registrar ({name})",
+            port=registrar,
+            args=[
+                "devices",
+                "emulate",
+                "registrar",
+                "--port",
+                str(registrar),
+                "--data-dir",
+                str(folder / "registrar"),
+                "--printer",
+                f"{HOST}:{printer}",
+            ],
+            log=logs / f"registrar-{n + 1}.log",
+        ),
+        Program(
+            name=f"card-{n + 1}",
+            title=f"Банковский терминал / card terminal ({name})",
+            port=card,
+            args=["devices", "emulate", "card", "--port", str(card), "--data-dir", str(folder / "card")],
+            log=logs / f"card-{n + 1}.log",
+        ),
+        Program(
+            name=f"pos-{n + 1}",
+            title=f"{name} / POS {n + 1}",
+            port=pos,
+            args=[
+                "pos",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(pos),
+                "--data-dir",
+                str(folder),
+                "--database-url",
+                f"sqlite:///{(folder / 'pos.db').resolve()}",
+                "--registrar",
+                f"http://{HOST}:{registrar}",
+                "--card-terminal",
+                f"http://{HOST}:{card}",
+            ],
+            log=logs / f"pos-{n + 1}.log",
+        ),
+    ]
+
+
+def _enroll(folder: Path, dataserver: Program, name: str, prepared: Prepared) -> None:
+    if (folder / "enrolled").exists():
+        return
+    from osuite.dataserver.client import DataServerClient
+
+    issued = DataServerClient(dataserver.url, prepared.api_key).issue_enrollment_code(
+        prepared.store["id"], kind="pos", name=name
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "osuite",
+            "pos",
+            "enroll",
+            dataserver.url,
+            issued.code,
+            "--name",
+            name,
+            "--data-dir",
+            str(folder),
+            "--database-url",
+            f"sqlite:///{(folder / 'pos.db').resolve()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise DemoError(f"{name}: не подключилась / could not enroll: {done.stderr.strip()}")
+    (folder / "enrolled").write_text(done.stdout, encoding="utf-8")
+
+
+def _catalog_reached(till: Program, timeout: float = STARTUP_SECONDS) -> None:
+    """A cashier can log in: the users (and with them the catalog's first pages) reached the till."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.post(f"{till.url}/api/v1/session", json={"pin": "1111"}, timeout=5.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise DemoError(f"{till.title}: каталог не дошёл / the catalog did not arrive:\n{till.log_tail()}")
+
+
 def _catalog_served(dataserver: Program, api_key: str) -> str:
     """Ask the running server for a product the way the Manager would: proves the key, the API and
     the sample all work together, not merely that the process is up."""
@@ -363,7 +530,7 @@ def _watch(programs: list[Program]) -> int:
         time.sleep(0.5)
 
 
-def summary(data_dir: Path, dataserver: Program, prepared: Prepared) -> str:
+def summary(data_dir: Path, dataserver: Program, prepared: Prepared, tills: list[Program]) -> str:
     """What a person needs to start using the demo store, in Russian and English."""
     store = prepared.store
     key = prepared.api_key
@@ -395,7 +562,20 @@ def summary(data_dir: Path, dataserver: Program, prepared: Prepared) -> str:
         f"    {key}",
         f'    curl -H "Authorization: Bearer {key}" "{dataserver.url}/api/v1/products?limit=5"',
         "",
-        f"  Код подключения кассы / POS enrollment code:  {prepared.enrollment_code}",
+        *[
+            line
+            for till in tills
+            for line in (
+                f"  {till.title}:  {till.url}",
+                f"    API, документация / API docs:  {till.url}/docs  (вход / log in: POST /api/v1/session "
+                '{"pin": "1111"})',
+                f"    Журнал / log:                  {till.log}",
+            )
+        ],
+        "  Эмулированные устройства / emulated devices: журналы в / logs in "
+        f"{data_dir / 'logs'}, чеки / receipts in {data_dir}/pos-N/printer",
+        "",
+        f"  Код подключения ещё одной кассы / another POS's enrollment code:  {prepared.enrollment_code}",
         f"    одноразовый, действует до / one-time, valid until {prepared.code_expires:%Y-%m-%d %H:%M} UTC",
         "",
         "  Пользователи / users:",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from osuite.core.ids import new_id
 from osuite.core.sync.changelog import Change
@@ -66,6 +69,11 @@ def queue(end: Edge, *texts: str) -> list[str]:
 def pending(end: Edge) -> int:
     with end.db.read() as conn:
         return end.outbox.pending(conn)
+
+
+def attempts(end: Edge) -> int:
+    with end.db.read() as conn:
+        return int(conn.execute(select(func.min(edge.outbox.c.attempts))).scalar_one())
 
 
 def test_documents_wait_out_a_network_cut_and_arrive_once(pair: tuple[Center, Edge]) -> None:
@@ -183,3 +191,31 @@ def test_a_reset_over_many_pages_below_the_horizon_completes(pair: tuple[Center,
         raise AssertionError("the reload never finished")
     assert resets == 1
     assert set(end.items()) == {f"k{i}" for i in range(2, 12)} | {"late"}
+
+
+def test_a_woken_sender_sends_at_once_what_waited_out_a_cut(pair: tuple[Center, Edge]) -> None:
+    """Another channel (a till's heartbeat) saw the center answer again: the documents backing off for
+    minutes go now, not at the end of their back-off."""
+    hub, end = pair
+    link = Link(hub, up=False)
+    queue(end, "a", "b")
+    sender = OutboxSender(end.outbox, link.send, max_backoff=300.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=sender.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while attempts(end) < 3 and time.monotonic() < deadline:  # backing off: the next try is 4 s away
+            time.sleep(0.05)
+        assert attempts(end) >= 3 and pending(end) == 2
+        link.up = True
+        woken = time.monotonic()
+        sender.wake()
+        while pending(end) and time.monotonic() - woken < 5:
+            time.sleep(0.02)
+        assert pending(end) == 0 and hub.note_count() == 2
+        assert time.monotonic() - woken < 1.0
+    finally:
+        stop.set()
+        sender.wake()
+        thread.join(5)

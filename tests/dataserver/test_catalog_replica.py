@@ -317,6 +317,7 @@ def _catalog(client: TestClient, store_id: str) -> dict[str, Any]:
         "barcodes": items("/api/v1/barcodes"),
         "prices": items(f"/api/v1/stores/{store_id}/prices"),
         "users": items("/api/v1/users"),
+        "promotions": items("/api/v1/promotions"),
     }
 
 
@@ -346,6 +347,12 @@ def test_a_store_server_follows_hq_page_by_page_and_after_a_reset(
         ok(hq.put(f"/api/v1/stores/{there}/prices/{p['id']}", json={"price": 200}))
     role = ok(hq.post("/api/v1/roles", json={"name": "Кассир", "permissions": ["sell"]}), 201)
     ok(hq.post("/api/v1/users", json={"login": "k", "name": "K", "pin": "1234", "roles": [role["id"]]}), 201)
+    promotion = {"name": "−10%", "kind": "percent_off", "percent": 10, "category_ids": [sub["id"]]}
+    ok(hq.post("/api/v1/promotions", json={**promotion, "id": "sub-10"}), 201)
+    ok(
+        hq.post("/api/v1/promotions", json={**promotion, "id": "soon-gone", "product_ids": [made[0]["id"]]}),
+        201,
+    )
     # Edits after the fact: the log now hands sub after its products and products after their barcode.
     ok(hq.patch(f"/api/v1/categories/{top['id']}", json={"name": "Top renamed"}))
     ok(hq.patch(f"/api/v1/categories/{sub['id']}", json={"name": "Sub renamed"}))
@@ -358,12 +365,14 @@ def test_a_store_server_follows_hq_page_by_page_and_after_a_reset(
 
     ok(hq.delete(f"/api/v1/products/{made[1]['id']}"), 204)
     ok(hq.patch(f"/api/v1/products/{made[2]['id']}", json={"article": "A1"}))  # takes the freed article
+    ok(hq.put("/api/v1/promotions/sub-10", json={**promotion, "percent": "12.5", "store_ids": [here]}))
     puller.catch_up()
     assert _catalog(store_server, here) == _catalog(hq, here)
 
     # HQ forgets its tombstones; the store server's cursor is behind them, so it reloads a snapshot and
     # sweeps what the snapshot does not mention.
     ok(hq.delete(f"/api/v1/products/{made[2]['id']}"), 204)
+    ok(hq.delete("/api/v1/promotions/soon-gone"), 204)
     with hq_ds.db.write() as conn:
         hq_ds.changelog.purge_tombstones(conn, timedelta(0))
     # The snapshot is read in one page ending above the horizon: ChangeLog.read answers `reset` to any
@@ -374,3 +383,4 @@ def test_a_store_server_follows_hq_page_by_page_and_after_a_reset(
     puller.catch_up()
     assert _catalog(store_server, here) == _catalog(hq, here)
     assert len(_catalog(store_server, here)["products"]) == 1
+    assert [p["id"] for p in _catalog(store_server, here)["promotions"]] == ["sub-10"]

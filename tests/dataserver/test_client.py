@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from osuite.dataserver import clients
 from osuite.dataserver.client import DataServerClient, DataServerError, DataServerUnreachable
 from osuite.dataserver.context import DataServer
+from osuite.dataserver.wire.catalog import PromotionCreate, PromotionUpdate
 from osuite.dataserver.wire.clients import COMMANDS, DeviceState, HeartbeatIn, ShiftState, StoreUpdate
 from tests.support.databases import fresh_database
 from tests.support.servers import ServerProcess, free_port
@@ -157,3 +159,53 @@ def test_lists_are_read_page_by_page(admin: TestClient) -> None:
     stores = client.stores()
 
     assert [s.code for s in stores] == [f"P{n:04}" for n in range(1001)]
+
+
+def test_promotions_are_managed_through_the_client(server: ServerProcess, manager: DataServerClient) -> None:
+    store_id = manager.create_store("PR1", "Promo shop").id
+    made = manager.create_promotion(
+        PromotionCreate(
+            id="receipt-3000",
+            name="Чек от 3 000 ₽ −5%",
+            kind="receipt_threshold",
+            threshold=300_000,
+            percent=Decimal(5),
+            store_ids=[store_id],
+        )
+    )
+    assert (made.id, made.percent, made.store_ids) == ("receipt-3000", Decimal("5.00"), [store_id])
+    paused = manager.create_promotion(
+        PromotionCreate(name="Пауза", kind="amount_off", amount=2000, active=False)
+    )
+    with pytest.raises(DataServerError) as refused:
+        manager.create_promotion(
+            PromotionCreate(name="X", kind="n_for_m", buy=3, pay=2, product_ids=["nope"])
+        )
+    assert (refused.value.status, refused.value.detail) == (422, "product nope does not exist")
+
+    assert {p.id for p in manager.promotions()} >= {made.id, paused.id}
+    assert made.id not in {p.id for p in manager.promotions(active=False)}
+    assert paused.id not in {p.id for p in manager.promotions(active=True)}
+    replaced = manager.update_promotion(
+        made.id,
+        PromotionUpdate(
+            name="Чек от 5 000 ₽ −300 ₽", kind="receipt_threshold", threshold=500_000, amount=30_000
+        ),
+    )
+    assert manager.get_promotion(made.id) == replaced
+    manager.delete_promotion(made.id)
+    with pytest.raises(DataServerError) as gone:
+        manager.get_promotion(made.id)
+    assert gone.value.status == 404
+
+
+def test_all_promotions_are_read_page_by_page(admin: TestClient) -> None:
+    client = DataServerClient("http://testserver", "unused")
+    client.http = admin
+    for n in range(501):
+        client.create_promotion(
+            PromotionCreate(
+                id=f"p{n:04}", name=f"−{n % 99 + 1}%", kind="percent_off", percent=Decimal(n % 99 + 1)
+            )
+        )
+    assert [p.id for p in client.promotions()] == [f"p{n:04}" for n in range(501)]

@@ -405,6 +405,126 @@ def test_a_shift_reads_back_with_its_cash_operations(admin: TestClient, terminal
     assert admin.get(f"/api/v1/shifts/{new_id()}").status_code == 404
 
 
+FISCAL = {
+    "shift_number": 12,
+    "document_number": 4321,
+    "number_in_shift": 7,
+    "fiscal_sign": "2818493172",
+    "registered_at": "2025-03-01T10:01:05+03:00",
+}
+
+
+APPROVAL = {
+    "action": "cancel_receipt",
+    "permission": "cancel_receipt",
+    "approved_by": "sidorova",
+    "at": "2025-03-01T10:00:30+03:00",
+}
+
+
+def test_a_receipts_fiscal_mark_and_approvals_are_kept_and_shown(
+    admin: TestClient, terminal: Terminal
+) -> None:
+    receipt_id, old_id = new_id(), new_id()
+    sale = {
+        **receipt(terminal, new_id()),
+        "fiscal": FISCAL,
+        "approvals": [
+            {
+                "action": "void_line",
+                "permission": "void_line",
+                "approved_by": "sidorova",
+                "at": "2025-03-01T10:00:30+03:00",
+                "line_no": 3,
+            },
+            {
+                "action": "discount",
+                "permission": "discount",
+                "approved_by": "sidorova",
+                "at": "2025-03-01T10:00:40+03:00",
+            },
+        ],
+    }
+    answer = send(
+        admin, terminal, doc("receipt", sale, receipt_id), doc("receipt", receipt(terminal, new_id()), old_id)
+    )
+    assert answer == {"held": [receipt_id, old_id], "rejected": []}
+
+    detail = _get(admin, f"/api/v1/receipts/{receipt_id}")
+    assert detail["fiscal"] == {**FISCAL, "registered_at": "2025-03-01T07:01:05Z"}
+    assert detail["approvals"] == [
+        {
+            "action": "void_line",
+            "permission": "void_line",
+            "approved_by": "sidorova",
+            "at": "2025-03-01T07:00:30Z",
+            "line_no": 3,
+        },
+        {
+            "action": "discount",
+            "permission": "discount",
+            "approved_by": "sidorova",
+            "at": "2025-03-01T07:00:40Z",
+            "line_no": None,
+        },
+    ]
+    old = _get(admin, f"/api/v1/receipts/{old_id}")  # a terminal that sends neither
+    assert (old["fiscal"], old["approvals"]) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("breakage", "reason"),
+    [
+        (lambda r: r["fiscal"].update(shift_number=0), "fiscal.shift_number: Input should be greater than"),
+        (lambda r: r["fiscal"].update(number_in_shift=-1), "fiscal.number_in_shift: Input should be greater"),
+        (lambda r: r["fiscal"].update(fiscal_sign=""), "fiscal.fiscal_sign: String should have at least 1"),
+        (
+            lambda r: r["fiscal"].update(fiscal_sign="1" * 33),
+            "fiscal.fiscal_sign: String should have at most",
+        ),
+        (lambda r: r["fiscal"].update(registered_at="2025-03-01T10:01:05"), "Input should have timezone"),
+        (lambda r: r["fiscal"].pop("document_number"), "fiscal.document_number: Field required"),
+        (lambda r: r.update(approvals=[{"action": "discount"}]), "approvals.0.permission: Field required"),
+        (
+            lambda r: r.update(approvals=[{**APPROVAL, "action": ""}]),
+            "approvals.0.action: String should have at least 1",
+        ),
+        (lambda r: r.update(approvals=[APPROVAL] * 101), "approvals: List should have at most 100 items"),
+    ],
+)
+def test_a_bad_fiscal_mark_or_approval_refuses_the_receipt(
+    admin: TestClient, terminal: Terminal, breakage: Any, reason: str
+) -> None:
+    sale: dict[str, Any] = {**receipt(terminal, new_id()), "fiscal": dict(FISCAL), "approvals": [APPROVAL]}
+    breakage(sale)
+    receipt_id = new_id()
+    answer = send(admin, terminal, doc("receipt", sale, receipt_id))
+    assert answer["held"] == []
+    assert reason in answer["rejected"][0]["reason"], answer["rejected"][0]["reason"]
+    assert admin.get(f"/api/v1/receipts/{receipt_id}").status_code == 404
+
+
+def test_a_cash_operations_fiscal_mark_and_supervisor_are_kept_and_shown(
+    admin: TestClient, terminal: Terminal
+) -> None:
+    shift_id, approved, plain = new_id(), new_id(), new_id()
+    out = {
+        **cash_operation(terminal, shift_id, kind="out", amount=5000),
+        "fiscal": FISCAL,
+        "approved_by": "sidorova",
+    }
+    send(
+        admin,
+        terminal,
+        doc("cash_operation", out, approved),
+        doc("cash_operation", cash_operation(terminal, shift_id, at="2025-03-01T09:06:00+03:00"), plain),
+    )
+    shown = {op["id"]: op for op in _get(admin, "/api/v1/cash-operations", shift_id=shift_id)["items"]}
+    assert shown[approved]["fiscal"] == {**FISCAL, "registered_at": "2025-03-01T07:01:05Z"}
+    assert shown[approved]["approved_by"] == "sidorova"
+    assert (shown[plain]["fiscal"], shown[plain]["approved_by"]) == (None, None)
+
+
 def test_cash_operation_amount_must_be_positive_kopecks(admin: TestClient, terminal: Terminal) -> None:
     answer = send(admin, terminal, doc("cash_operation", cash_operation(terminal, new_id(), amount=0)))
 

@@ -147,6 +147,7 @@ def _counts(ds: DataServer) -> dict[str, int]:
                 tables.prices,
                 tables.barcode_templates,
                 tables.payment_types,
+                tables.promotions,
                 tables.roles,
                 tables.users,
                 tables.terminal_settings,
@@ -168,6 +169,7 @@ def test_loading_twice_gives_the_same_data_and_publishes_nothing_new(admin: Test
         "prices": 400,
         "barcode_templates": len(DEFAULT_TEMPLATES),
         "payment_types": 2,
+        "promotions": 5,
         "roles": 3,
         "users": 4,
         "terminal_settings": 1,
@@ -236,6 +238,7 @@ def test_a_terminal_of_the_store_receives_the_sample_and_can_sell_from_it(admin:
     assert by_entity["barcode"] == summary["barcodes"]
     assert by_entity["barcode_template"] == 3
     assert by_entity["user"] == 4 and by_entity["role"] == 3 and by_entity["payment_type"] == 2
+    assert by_entity["promotion"] == 5
     assert by_entity["terminal_settings"] == 1
     settings = next(c for c in pulled if c["entity"] == "terminal_settings")["payload"]["values"]
     assert settings["max_shift_hours"] == 24 and settings["language"] == "ru"
@@ -249,6 +252,42 @@ def test_a_terminal_of_the_store_receives_the_sample_and_can_sell_from_it(admin:
     assert Decimal(pack["multiplier"]) == row.barcodes[1][1]
     price = ok(admin.get(f"/api/v1/stores/{summary['store']['id']}/prices/{found[0]['id']}"))
     assert price["price"] == row.price
+
+
+def test_the_sample_promotions_cover_every_kind_and_an_edit_is_set_back(admin: TestClient) -> None:
+    ds = data_server(admin)
+    summary = load_sample(ds, products=10)  # no juice among the first ten products
+    assert summary["promotions"] == [
+        "sample-cheese-10",
+        "sample-yogurt-3for2",
+        "sample-bakery-evening",
+        "sample-receipt-3000",
+    ]
+    yogurt = next(r for r in generate_products(10) if r.category_id == "dairy-kefir" and not r.weighted)
+    [product] = ok(admin.get("/api/v1/products", params={"article": yogurt.article}))["items"]
+    three_for_two = ok(admin.get("/api/v1/promotions/sample-yogurt-3for2"))
+    assert (three_for_two["kind"], three_for_two["buy"], three_for_two["pay"]) == ("n_for_m", 3, 2)
+    assert three_for_two["product_ids"] == [product["id"]]
+    evening = ok(admin.get("/api/v1/promotions/sample-bakery-evening"))
+    assert (evening["category_ids"], evening["time_from"], evening["time_to"]) == (
+        ["bakery"],
+        "20:00:00",
+        "23:00:00",
+    )
+    receipt = ok(admin.get("/api/v1/promotions/sample-receipt-3000"))
+    assert (receipt["threshold"], receipt["percent"], receipt["stackable"]) == (300_000, "5.00", False)
+
+    ok(
+        admin.put(
+            "/api/v1/promotions/sample-cheese-10", json={"name": "x", "kind": "percent_off", "percent": 50}
+        )
+    )
+    again = load_sample(ds, products=40)
+    new_barcodes = sum(len(r.barcodes) for r in itertools.islice(generate_products(40), 10, 40))
+    assert again["published"] == 1 + 30 + new_barcodes + 30 + 1  # the set-back one, what is new, the juice
+    assert ok(admin.get("/api/v1/promotions/sample-cheese-10"))["percent"] == "10.00"
+    juice = ok(admin.get("/api/v1/promotions/sample-juice-20rub"))
+    assert (juice["kind"], juice["amount"]) == ("amount_off", 2000)
 
 
 def test_an_existing_store_and_same_named_categories_and_roles_are_reused(admin: TestClient) -> None:

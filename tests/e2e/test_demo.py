@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import free_port
+from osuite.demo import ports
 
 pytestmark = pytest.mark.e2e
 
@@ -25,11 +26,22 @@ KEY = re.compile(r"API key:\n\s+(\S+)")
 
 
 def _port_base() -> int:
-    """A base whose data server port (base + 1) is free right now."""
+    """A base for which every port the demo uses is free right now, below the range the system hands
+    out to outgoing connections (which other tests open by the thousand)."""
     while True:
-        port = free_port()
-        if port > 1:
-            return port - 1
+        base = random.randrange(20_000, 30_000)
+        if all(_free(port) for port in ports(base)):
+            return base
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _demo(data_dir: Path, port_base: int, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    MetaData,
     Numeric,
     Table,
     create_engine,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import NullPool, QueuePool
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 AFTER_COMMIT = "osuite_after_commit"
 
@@ -220,3 +221,37 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def named_metadata() -> MetaData:
+    """Table metadata whose constraints and indexes get predictable names, so a migration written today
+    can name them tomorrow on SQLite and PostgreSQL alike."""
+    return MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment stored in UTC and always read back with its offset: SQLite keeps no offset, so its
+    moments would otherwise come back naive and could not be compared with aware ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{value!r} has no UTC offset")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,5 +1,5 @@
 """The reference data terminals need: categories, products, barcodes, prices, barcode templates,
-payment types, roles, users and terminal settings.
+payment types, promotions, roles, users and terminal settings.
 
 Every write publishes the new state (or a delete) in the change log in the same transaction, so a
 terminal sees exactly what was committed, to the audience it concerns (a store's prices only to that
@@ -32,6 +32,7 @@ from osuite.core.sync.transport import ChangeRow
 from osuite.core.sync.wire import UPSERT
 from osuite.dataserver import catalog_rules as rules
 from osuite.dataserver import clients, tables
+from osuite.dataserver import promotion_rules as promos
 from osuite.dataserver.catalog_rules import RuleError
 from osuite.dataserver.context import DataServer
 from osuite.dataserver.wire.catalog import (
@@ -56,6 +57,9 @@ from osuite.dataserver.wire.catalog import (
     ProductPatch,
     ProductRead,
     ProductUpdate,
+    PromotionCreate,
+    PromotionRead,
+    PromotionUpdate,
     RoleCreate,
     RolePatch,
     RoleRead,
@@ -74,6 +78,7 @@ log = logging.getLogger("osuite.dataserver.catalog")
 # Dependents first: after a snapshot the puller sweeps entities in this order, so a barcode HQ no longer
 # has goes before its product instead of being cascaded away with it.
 REPLICATED_ENTITIES: Sequence[str] = (
+    "promotion",
     "terminal_settings",
     "user",
     "role",
@@ -303,6 +308,7 @@ def delete_category(conn: Connection, ds: DataServer, *, category_id: str) -> No
             f"category {current.name!r} has {_count(products, 'product', 'products')}: "
             "move them to another category first"
         )
+    _not_in_promotions(conn, "category_ids", category_id, f"category {current.name!r}")
     conn.execute(delete(tables.categories).where(c.id == category_id))
     _publish(conn, ds, "category", category_id, None)
 
@@ -412,8 +418,12 @@ def patch_product(conn: Connection, ds: DataServer, *, product_id: str, data: Pr
 
 
 def delete_product(conn: Connection, ds: DataServer, *, product_id: str) -> None:
-    """Deletes its barcodes and prices with it (and tells terminals about each)."""
-    get_product(conn, product_id=product_id)
+    """Deletes its barcodes and prices with it (and tells terminals about each); a product a promotion
+    names is refused, since taking it out would leave the promotion covering something else."""
+    current = get_product(conn, product_id=product_id)
+    _not_in_promotions(
+        conn, "product_ids", product_id, f"product {current.name!r}", "or deactivate the product"
+    )
     ds.changelog.record(conn, _delete_products(conn, [product_id]))
 
 
@@ -722,6 +732,110 @@ def _save_payment_type(
     saved = _payment_type({"code": code, **row})
     _publish(conn, ds, "payment_type", code, saved)
     return saved
+
+
+# --- promotions -------------------------------------------------------------------------------------
+
+
+def _promotion(row: Mapping[str, Any]) -> PromotionRead:
+    return _read(PromotionRead, row, **{name: orjson.loads(row[name]) for name in promos.LIST_FIELDS})
+
+
+def list_promotions(
+    conn: Connection, *, after: str | None = None, limit: int = DEFAULT_LIMIT, active: bool | None = None
+) -> Page[PromotionRead]:
+    pr = tables.promotions.c
+    query = select(tables.promotions)
+    if active is not None:
+        query = query.where(pr.active == active)
+    return _page(conn, query, pr.id, after=after, limit=limit, to_read=_promotion, key_of=lambda r: r.id)
+
+
+def get_promotion(conn: Connection, *, promotion_id: str) -> PromotionRead:
+    row = _one(conn, tables.promotions, "id", promotion_id)
+    if row is None:
+        raise not_found("promotion", promotion_id)
+    return _promotion(row)
+
+
+def create_promotion(conn: Connection, ds: DataServer, *, data: PromotionCreate) -> PromotionRead:
+    promotion_id = data.id or new_id()
+    if _exists(conn, tables.promotions, "id", promotion_id):
+        raise conflict(f"promotion {promotion_id} already exists")
+    return _save_promotion(conn, ds, promotion_id, data, creating=True)
+
+
+def update_promotion(
+    conn: Connection, ds: DataServer, *, promotion_id: str, data: PromotionUpdate
+) -> PromotionRead:
+    get_promotion(conn, promotion_id=promotion_id)
+    return _save_promotion(conn, ds, promotion_id, data, creating=False)
+
+
+def delete_promotion(conn: Connection, ds: DataServer, *, promotion_id: str) -> None:
+    get_promotion(conn, promotion_id=promotion_id)
+    conn.execute(delete(tables.promotions).where(tables.promotions.c.id == promotion_id))
+    _publish(conn, ds, "promotion", promotion_id, None)
+
+
+def _save_promotion(
+    conn: Connection, ds: DataServer, promotion_id: str, data: PromotionUpdate, *, creating: bool
+) -> PromotionRead:
+    try:
+        promos.check_promotion(data)
+    except RuleError as exc:
+        raise _invalid(exc) from None
+    fields = promos.promotion_row(data)
+    missing = promos.missing_message(
+        [
+            promos.Reference(
+                "product", fields["product_ids"], _known(conn, tables.products, fields["product_ids"])
+            ),
+            promos.Reference(
+                "category", fields["category_ids"], _known(conn, tables.categories, fields["category_ids"])
+            ),
+            promos.Reference("store", fields["store_ids"], _known(conn, tables.stores, fields["store_ids"])),
+        ]
+    )
+    if missing:
+        raise _invalid(missing)
+    row = {
+        **fields,
+        **{name: orjson.dumps(fields[name]).decode() for name in promos.LIST_FIELDS},
+        "updated_at": _now(),
+    }
+    if creating:
+        conn.execute(insert(tables.promotions).values(id=promotion_id, **row))
+    else:
+        conn.execute(update(tables.promotions).where(tables.promotions.c.id == promotion_id).values(**row))
+    saved = _promotion({"id": promotion_id, **row})
+    _publish(conn, ds, "promotion", promotion_id, saved)
+    return saved
+
+
+def _known(conn: Connection, table: Table, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are rows of ``table`` (by its ``id``)."""
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        found.update(conn.execute(select(table.c.id).where(table.c.id.in_(chunk))).scalars())
+    return found
+
+
+def _not_in_promotions(conn: Connection, field_name: str, key: str, what: str, alternative: str = "") -> None:
+    """Refuse to delete what a promotion names (a promotion left naming nothing would cover everything)."""
+    pr = tables.promotions.c
+    column = pr[field_name]
+    candidates = conn.execute(
+        select(pr.id, pr.name, column).where(column.contains(f'"{key}"', autoescape=True)).order_by(pr.id)
+    )
+    naming = [f"{name!r} ({pid})" for pid, name, ids in candidates if key in orjson.loads(ids)]
+    if naming:
+        shown = ", ".join(naming[:5]) + (" …" if len(naming) > 5 else "")
+        them = "that promotion" if len(naming) == 1 else "those promotions"
+        raise conflict(
+            f"{what} is named by {_count(len(naming), 'promotion', 'promotions')} ({shown}): "
+            f"take it out of {them} first{', ' + alternative if alternative else ''}"
+        )
 
 
 # --- roles ------------------------------------------------------------------------------------------
@@ -1080,6 +1194,11 @@ _SPECS: Mapping[str, _Spec] = {
         tables.barcode_templates, BarcodeTemplateRead, _template_from, lambda r: r["id"]
     ),
     "payment_type": _Spec(tables.payment_types, PaymentTypeRead, _plain, lambda r: r["code"]),
+    # No refs: a promotion naming a product HQ has not sent yet is harmless, and waiting for ten
+    # thousand products one by one would hold it back for nothing.
+    "promotion": _Spec(
+        tables.promotions, PromotionRead, _json_columns(*promos.LIST_FIELDS), lambda r: r["id"]
+    ),
     "role": _Spec(tables.roles, RoleRead, _json_columns("permissions"), lambda r: r["id"], unique="name"),
     "user": _Spec(tables.users, UserReplica, _user_from, lambda r: r["id"], unique="login"),
     "terminal_settings": _Spec(

@@ -45,6 +45,9 @@ from osuite.dataserver.wire.catalog import (
     ProductPatch,
     ProductRead,
     ProductUpdate,
+    PromotionCreate,
+    PromotionRead,
+    PromotionUpdate,
     RoleCreate,
     RolePatch,
     RoleRead,
@@ -91,6 +94,10 @@ CategoryFilter = Annotated[
     str | None, NoNul, Query(max_length=36, description="Only products in this category")
 ]
 ProductFilter = Annotated[str | None, NoNul, Query(max_length=36, description="Only this product's barcodes")]
+ActiveFilter = Annotated[
+    bool | None,
+    Query(description="Only the active (true) or only the inactive (false) ones; both if left out"),
+]
 StoreOption = Annotated[
     str | None,
     NoNul,
@@ -167,7 +174,8 @@ def patch_category(category_id: Key, body: CategoryPatch, ds: DS, _: Admin) -> C
     tags=CATALOG,
     status_code=204,
     responses=_WRITE,
-    summary="Delete an empty category (one with subcategories or products is refused)",
+    summary="Delete an empty category (one with subcategories or products, or named by a promotion, "
+    "is refused)",
 )
 def delete_category(category_id: Key, ds: DS, _: Admin) -> Response:
     with _writing(ds) as conn:
@@ -227,8 +235,9 @@ def patch_product(product_id: Key, body: ProductPatch, ds: DS, _: Admin) -> Prod
     "/products/{product_id}",
     tags=CATALOG,
     status_code=204,
-    responses=_READ,
-    summary="Delete a product with its barcodes and prices (deactivate it to keep it in reports)",
+    responses=_WRITE,
+    summary="Delete a product with its barcodes and prices (deactivate it to keep it in reports); "
+    "one a promotion names is refused",
 )
 def delete_product(product_id: Key, ds: DS, _: Admin) -> Response:
     with _writing(ds) as conn:
@@ -417,6 +426,54 @@ def patch_payment_type(code: Key, body: PaymentTypePatch, ds: DS, _: Admin) -> P
 def delete_payment_type(code: Key, ds: DS, _: Admin) -> Response:
     with _writing(ds) as conn:
         catalog.delete_payment_type(conn, ds, code=code)
+    return _done()
+
+
+# --- promotions -------------------------------------------------------------------------------------
+
+
+@router.get("/promotions", tags=CATALOG, summary="Promotions the tills apply, by id")
+def list_promotions(
+    ds: DS, _: Reader, active: ActiveFilter = None, after: After = None, limit: Limit = 100
+) -> Page[PromotionRead]:
+    with ds.db.read() as conn:
+        return catalog.list_promotions(conn, after=after, limit=limit, active=active)
+
+
+@router.post(
+    "/promotions",
+    tags=CATALOG,
+    status_code=201,
+    responses=_WRITE,
+    summary="Add a promotion (the products, categories and stores it names must exist)",
+)
+def create_promotion(body: PromotionCreate, ds: DS, _: Admin) -> PromotionRead:
+    with _writing(ds) as conn:
+        return catalog.create_promotion(conn, ds, data=body)
+
+
+@router.get("/promotions/{promotion_id}", tags=CATALOG, responses=_READ, summary="One promotion")
+def get_promotion(promotion_id: Key, ds: DS, _: Reader) -> PromotionRead:
+    with ds.db.read() as conn:
+        return catalog.get_promotion(conn, promotion_id=promotion_id)
+
+
+@router.put("/promotions/{promotion_id}", tags=CATALOG, responses=_WRITE, summary="Replace a promotion")
+def update_promotion(promotion_id: Key, body: PromotionUpdate, ds: DS, _: Admin) -> PromotionRead:
+    with _writing(ds) as conn:
+        return catalog.update_promotion(conn, ds, promotion_id=promotion_id, data=body)
+
+
+@router.delete(
+    "/promotions/{promotion_id}",
+    tags=CATALOG,
+    status_code=204,
+    responses=_READ,
+    summary="Delete a promotion (or set it inactive to keep it for later)",
+)
+def delete_promotion(promotion_id: Key, ds: DS, _: Admin) -> Response:
+    with _writing(ds) as conn:
+        catalog.delete_promotion(conn, ds, promotion_id=promotion_id)
     return _done()
 
 

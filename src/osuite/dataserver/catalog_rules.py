@@ -214,6 +214,7 @@ APPLY_RANK: Final[Mapping[str, int]] = {
     "product": 2,
     "barcode_template": 3,
     "payment_type": 3,
+    "promotion": 3,
     "role": 3,
     "barcode": 4,
     "price": 4,

@@ -230,7 +230,7 @@ def load_sample(
     )
     typer.echo(
         f"{summary['roles']} roles, {summary['users']} users, {summary['payment_types']} payment types, "
-        f"{summary['barcode_templates']} barcode templates"
+        f"{summary['barcode_templates']} barcode templates, {len(summary['promotions'])} promotions"
     )
     for skipped in summary["skipped"]:
         typer.echo(f"kept the store's own {skipped}", err=True)

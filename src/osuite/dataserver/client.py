@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from osuite.core.ids import new_id
 from osuite.core.sync.transport import SyncTransport
 from osuite.core.sync.wire import DocumentIn, IntakeAnswer
+from osuite.dataserver.wire.catalog import Page, PromotionCreate, PromotionRead, PromotionUpdate
 from osuite.dataserver.wire.clients import (
     COMMAND_RESULT,
     ApiKeyCreated,
@@ -34,6 +35,7 @@ _stores = TypeAdapter(list[StoreRead])
 _clients = TypeAdapter(list[ClientRead])
 _commands = TypeAdapter(list[CommandRead])
 _keys = TypeAdapter(list[ApiKeyRead])
+_promotions = TypeAdapter(Page[PromotionRead])
 
 
 class DataServerError(RuntimeError):
@@ -185,6 +187,47 @@ class DataServerClient:
 
     def revoke_api_key(self, key_id: str) -> ApiKeyRead:
         return ApiKeyRead.model_validate(self.request("POST", f"/api/v1/api-keys/{key_id}/revoke"))
+
+    # --- management: promotions -------------------------------------------------------------------
+
+    def promotions(self, *, active: bool | None = None) -> list[PromotionRead]:
+        """Every promotion by id (all pages); ``active`` keeps only the active or only the inactive."""
+        params: dict[str, Any] = {} if active is None else {"active": active}
+        return list(self._catalog_pages("/api/v1/promotions", _promotions, params))
+
+    def get_promotion(self, promotion_id: str) -> PromotionRead:
+        return PromotionRead.model_validate(self.request("GET", f"/api/v1/promotions/{promotion_id}"))
+
+    def create_promotion(self, promotion: PromotionCreate) -> PromotionRead:
+        """A promotion naming goods or stores that do not exist, or breaking a rule of its kind, raises
+        :class:`DataServerError` (422) with the reason."""
+        body = self.request("POST", "/api/v1/promotions", json=promotion.model_dump(mode="json"))
+        return PromotionRead.model_validate(body)
+
+    def update_promotion(self, promotion_id: str, promotion: PromotionUpdate) -> PromotionRead:
+        """Replace every field of the promotion."""
+        body = self.request(
+            "PUT", f"/api/v1/promotions/{promotion_id}", json=promotion.model_dump(mode="json")
+        )
+        return PromotionRead.model_validate(body)
+
+    def delete_promotion(self, promotion_id: str) -> None:
+        self.request("DELETE", f"/api/v1/promotions/{promotion_id}")
+
+    def _catalog_pages(
+        self, path: str, adapter: TypeAdapter[Page[Any]], params: dict[str, Any] | None = None
+    ) -> Iterator[Any]:
+        """The items of a catalog list, following each page's ``next``."""
+        after: str | None = None
+        while True:
+            query: dict[str, Any] = {**(params or {}), "limit": _PAGE}
+            if after is not None:
+                query["after"] = after
+            page = adapter.validate_python(self.request("GET", path, params=query))
+            yield from page.items
+            if page.next is None:
+                return
+            after = page.next
 
     def _pages(
         self,

@@ -310,6 +310,8 @@ class CashOperationKind:
                     "reason": d.body.reason,
                     "at": d.body.at,
                     "business_day": d.body.at.astimezone(zones[d.body.store_id]).date(),
+                    "approved_by": d.body.approved_by,
+                    "fiscal": d.body.fiscal.model_dump_json() if d.body.fiscal is not None else None,
                 }
                 for d in documents
             ],
@@ -713,6 +715,8 @@ def _cash_operation(row: Any) -> wire.CashOperationRead:
         reason=row["reason"],
         at=_utc(row["at"]),
         business_day=row["business_day"],
+        fiscal=wire.FiscalMark.model_validate_json(row["fiscal"]) if row["fiscal"] else None,
+        approved_by=row["approved_by"],
     )
 
 

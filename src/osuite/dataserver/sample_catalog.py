@@ -2,7 +2,8 @@
 
 ``osuite demo`` and ``osuite dataserver load-sample`` load it so a store's staff see something that
 looks like their own shop: a category tree, a few thousand products with Russian names, real-looking
-EAN-13 codes and shelf prices, goods sold by weight that the scales can label, cashiers with PINs.
+EAN-13 codes and shelf prices, goods sold by weight that the scales can label, cashiers with PINs,
+and a few promotions of every kind the tills apply.
 Benchmarks draw a million rows from :func:`generate_products`, so generation is a stream, not a list.
 
 Everything is loaded through the same code paths as the management API and the CSV import, so the
@@ -18,6 +19,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import time as clock
 from decimal import Decimal
 from typing import Any, Final
 
@@ -27,7 +29,7 @@ from sqlalchemy import Connection, func, select
 from osuite.core.barcodes import DEFAULT_TEMPLATES, BarcodeTemplate, complete_gtin
 from osuite.core.http import Problem
 from osuite.core.security import verify_secret
-from osuite.dataserver import catalog, clients, importer, tables
+from osuite.dataserver import catalog, clients, importer, promotion_rules, tables
 from osuite.dataserver import catalog_rules as rules
 from osuite.dataserver.context import DataServer
 from osuite.dataserver.wire.catalog import (
@@ -37,6 +39,8 @@ from osuite.dataserver.wire.catalog import (
     ImportKind,
     PaymentTypeCreate,
     PaymentTypeUpdate,
+    PromotionCreate,
+    PromotionUpdate,
     RoleCreate,
     RoleUpdate,
     TerminalSettingsUpdate,
@@ -162,6 +166,51 @@ PAYMENT_TYPES: Final[tuple[SamplePaymentType, ...]] = (
     # The codes terminals write into receipts (osuite.dataserver.sample_sales uses the same).
     SamplePaymentType("cash", "Наличные", "cash", 1),
     SamplePaymentType("card", "Банковская карта", "card", 2),
+)
+
+
+@dataclass(frozen=True)
+class SamplePromotion:
+    """A promotion of the sample. ``category`` is a sample category id; ``product_of`` a sample category
+    whose first piece-sold product the promotion is on (skipped when the sample has none there yet)."""
+
+    id: str
+    name: str
+    fields: Mapping[str, Any]
+    category: str | None = None
+    product_of: str | None = None
+
+
+PROMOTIONS: Final[tuple[SamplePromotion, ...]] = (
+    SamplePromotion(
+        "sample-cheese-10", "Сыры −10%", {"kind": "percent_off", "percent": 10}, category="dairy-cheese"
+    ),
+    SamplePromotion(
+        "sample-yogurt-3for2",
+        "3 по цене 2",
+        {"kind": "n_for_m", "buy": 3, "pay": 2},
+        product_of="dairy-kefir",
+    ),
+    SamplePromotion(
+        "sample-juice-20rub", "Сок −20 ₽", {"kind": "amount_off", "amount": 2000}, product_of="drinks-juice"
+    ),
+    SamplePromotion(
+        "sample-bakery-evening",
+        "Вечерняя выпечка −5%",
+        {
+            "kind": "percent_off",
+            "percent": 5,
+            "time_from": clock(20),
+            "time_to": clock(23),
+            "stackable": True,
+        },
+        category="bakery",
+    ),
+    SamplePromotion(
+        "sample-receipt-3000",
+        "Чек от 3 000 ₽ −5%",
+        {"kind": "receipt_threshold", "threshold": 300_000, "percent": 5, "stackable": False},
+    ),
 )
 
 
@@ -791,7 +840,11 @@ def load_sample(
         _ensure_users(conn, ds, role_ids)
         _ensure_terminal_settings(conn, ds, store["id"], terminal_settings(store_name, store_address))
     counts = {"products": 0, "weighted": 0, "barcodes": 0, "prices": 0}
+    promoted: dict[str, str] = {}  # sample category id → the article of its first piece-sold product
     for chunk in generate_chunks(products, seed, CHUNK):
+        for row in chunk:
+            if not row.weighted:
+                promoted.setdefault(row.category_id, row.article)
         _import(ds, "products", products_csv(chunk, category_ids=category_ids))
         _import(ds, "barcodes", barcodes_csv(chunk))
         _import(ds, "prices", prices_csv(chunk), store=store["id"])
@@ -799,6 +852,8 @@ def load_sample(
         counts["weighted"] += sum(r.weighted for r in chunk)
         counts["barcodes"] += sum(len(r.barcodes) for r in chunk)
         counts["prices"] += len(chunk)
+    with ds.db.write() as conn:
+        promotions = _ensure_promotions(conn, ds, category_ids, promoted)
     with ds.db.read() as conn:
         c = ds.changelog.tables.changes.c
         published = conn.execute(select(func.count()).where(c.seq > before)).scalar_one()
@@ -808,6 +863,7 @@ def load_sample(
         **counts,
         "barcode_templates": len(DEFAULT_TEMPLATES),
         "payment_types": len(PAYMENT_TYPES),
+        "promotions": promotions,
         "roles": len(ROLES),
         "users": len(USERS),
         "published": int(published),
@@ -899,6 +955,39 @@ def _ensure_payment_types(conn: Connection, ds: DataServer) -> None:
             sample.sort,
         ):
             catalog.update_payment_type(conn, ds, code=sample.code, data=wanted)
+
+
+def _ensure_promotions(
+    conn: Connection, ds: DataServer, category_ids: Mapping[str, str], promoted: Mapping[str, str]
+) -> list[str]:
+    """The sample's promotions, each set back to the sample's terms if changed; one on a product the
+    sample does not have (too few products loaded) is left out. The ids of those in place."""
+    pr = tables.promotions.c
+    existing = {row.id for row in conn.execute(select(pr.id))}
+    articles = [promoted[c] for c in (s.product_of for s in PROMOTIONS) if c is not None and c in promoted]
+    p = tables.products.c
+    found = conn.execute(select(p.article, p.id).where(p.article.in_(articles)))
+    product_ids: dict[str, str] = {article: product_id for article, product_id in found}
+    placed: list[str] = []
+    for sample in PROMOTIONS:
+        fields: dict[str, Any] = {"name": sample.name, **sample.fields}
+        if sample.category is not None:
+            fields["category_ids"] = [category_ids[sample.category]]
+        if sample.product_of is not None:
+            product_id = product_ids.get(promoted.get(sample.product_of, ""))
+            if product_id is None:
+                continue
+            fields["product_ids"] = [product_id]
+        wanted = PromotionUpdate.model_validate(fields)
+        if sample.id not in existing:
+            catalog.create_promotion(conn, ds, data=PromotionCreate(id=sample.id, **wanted.model_dump()))
+        else:
+            current = catalog.get_promotion(conn, promotion_id=sample.id)
+            stored = current.model_dump(include=set(PromotionUpdate.model_fields))
+            if stored != promotion_rules.promotion_row(wanted):
+                catalog.update_promotion(conn, ds, promotion_id=sample.id, data=wanted)
+        placed.append(sample.id)
+    return placed
 
 
 def _ensure_roles(conn: Connection, ds: DataServer) -> dict[str, str]:

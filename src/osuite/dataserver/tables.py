@@ -12,24 +12,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     Table,
     Text,
+    Time,
 )
 
+from osuite.core.db import named_metadata
 from osuite.core.sync.tables import center_tables, edge_tables
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = named_metadata()
 
 # The sync engine: this server is a center for its clients and, when enrolled with an HQ data
 # server, an edge towards it.
@@ -221,6 +214,33 @@ terminal_settings = Table(
     Column("updated_at", TZ, nullable=False),
 )
 
+# Rules the tills apply by themselves (osuite.dataserver.wire.catalog.PromotionUpdate). The goods and
+# stores they name are JSON lists without foreign keys: a store server may hear of a promotion before
+# the products it names.
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),  # percent_off, amount_off, n_for_m, receipt_threshold
+    Column("product_ids", Text, nullable=False),  # JSON lists of ids
+    Column("category_ids", Text, nullable=False),
+    Column("store_ids", Text, nullable=False),
+    Column("percent", Numeric(5, 2)),
+    Column("amount", BigInteger),  # kopecks
+    Column("buy", Integer),
+    Column("pay", Integer),
+    Column("threshold", BigInteger),  # kopecks
+    Column("starts_on", Date),
+    Column("ends_on", Date),
+    Column("time_from", Time),  # the store's local time
+    Column("time_to", Time),
+    Column("weekdays", Text, nullable=False),  # JSON list, 1 Monday … 7 Sunday
+    Column("stackable", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", TZ, nullable=False),
+)
+
 # Changes from HQ that refer to a row HQ has not sent yet (a barcode whose product was edited later, so
 # its log row comes later): parked here until that row arrives, then applied.
 replica_pending = Table(
@@ -317,6 +337,8 @@ cash_operations = Table(
     Column("reason", String(400), nullable=False, default=""),
     Column("at", TZ, nullable=False),
     Column("business_day", Date, nullable=False),
+    Column("approved_by", Id),  # the supervisor who allowed it
+    Column("fiscal", Text),  # JSON of the fiscal registrar's mark
     Index("ix_cash_operations_shift", "shift_id"),
     Index("ix_cash_operations_store_at", "store_id", "at", "id"),
     Index("ix_cash_operations_at", "at", "id"),

@@ -93,7 +93,8 @@ class OutboxSender:
         self._wake = threading.Event()
 
     def wake(self) -> None:
-        """Send now rather than at the next tick (a document was just queued)."""
+        """Send now rather than at the next tick (a document was just queued), or, while the link is
+        down, retry every waiting document at once (the center answers again)."""
         self._wake.set()
 
     def send_once(self) -> SendResult:
@@ -158,6 +159,16 @@ class OutboxSender:
                     )
                 )
 
+    def _due_now(self) -> None:
+        """Every waiting document becomes due at once (the center is reachable again)."""
+        t = self.outbox.table.c
+        with self.outbox.db.write() as conn:
+            conn.execute(
+                update(self.outbox.table)
+                .where(t.delivered_at.is_(None), t.rejected_at.is_(None))
+                .values(next_attempt_at=datetime.now(UTC))
+            )
+
     def run(self, stop: threading.Event, *, idle: float = 1.0) -> None:
         """Send until ``stop`` is set: at once while there is work, otherwise every ``idle`` seconds."""
         failures = 0
@@ -169,7 +180,10 @@ class OutboxSender:
                 result = SendResult(error="internal")
             if result.error is not None:
                 failures += 1
-                stop.wait(backoff(failures, cap=self.max_backoff))  # the link is down: wait it out
+                # The link is down: wait it out, unless told it is back (then retry everything now).
+                if self._wake.wait(backoff(failures, cap=self.max_backoff)) and not stop.is_set():
+                    self._due_now()
+                self._wake.clear()
                 continue
             failures = 0
             if result.sent:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -29,6 +31,10 @@ log = logging.getLogger("osuite.sync")
 
 Fetch = Callable[[int, int, float, bool], FetchedPage]
 """(since, limit, wait, snapshot) → the next page; SyncTransport.changes is one."""
+
+Gate = Callable[[], AbstractContextManager[object]]
+"""Held while a fetched page is applied: an edge that must not change under a user's feet (a till in
+the middle of a receipt) waits there, while the next page is already being fetched."""
 
 
 class Replica(Protocol):
@@ -71,8 +77,10 @@ class Puller:
         *,
         link: str = "upstream",
         page_size: int = 1000,
+        gate: Gate = nullcontext,
     ) -> None:
         self.db = db
+        self.gate = gate
         self.tables = tables
         self.fetch = fetch
         self.replica = replica
@@ -80,6 +88,11 @@ class Puller:
         self.page_size = page_size
         self.last_error: str | None = None
         self.last_success: datetime | None = None
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Cut a back-off short and pull at once (the center is known to answer again)."""
+        self._wake.set()
 
     def cursor(self) -> int:
         with self.db.read() as conn:
@@ -122,29 +135,39 @@ class Puller:
         while not stop.is_set():
             try:
                 self.catch_up()
-                self.pull_once(wait=wait)
-                self.last_error = None
+                self.last_error = None  # reachable again: say so now, not after the long-poll
                 failures = 0
+                self.pull_once(wait=wait)
             except (LinkDown, LinkRefused) as exc:
                 failures += 1
                 self.last_error = str(exc)
-                stop.wait(backoff(failures, cap=60.0))
+                self._pause(stop, backoff(failures, cap=60.0))
             except Exception as exc:  # a bug in a replica must not stop the link for good
                 failures += 1
                 self.last_error = f"applying changes failed: {exc}"
                 log.exception("applying changes failed; will retry")
-                stop.wait(backoff(failures, cap=60.0))
+                self._pause(stop, backoff(failures, cap=60.0))
+
+    def _pause(self, stop: threading.Event, seconds: float) -> None:
+        """Wait ``seconds``, or less when stopped or woken."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and not self._wake.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            stop.wait(min(left, 0.2))
+        self._wake.clear()
 
     def _apply(self, since: int, page: FetchedPage) -> PullResult:
         """Apply one page fetched from ``since`` and move the cursor, in one transaction."""
         if page.reset:
             log.warning("center compacted history past cursor %d: reloading a snapshot", since)
-            with self.db.write() as conn:
+            with self.gate(), self.db.write() as conn:
                 self._save_cursor(conn, CursorState(0, snapshot=True, resetting=True))
                 keys = self.tables.snapshot_keys
                 conn.execute(delete(keys).where(keys.c.link == self.link))
             return PullResult(applied=0, has_more=True, cursor=0, snapshot=True, reset=True)
-        with self.db.write() as conn:
+        with self.gate(), self.db.write() as conn:
             state = self._cursor(conn)
             if state.seq != since:  # another puller advanced meanwhile; its work stands
                 return PullResult(applied=0, has_more=True, cursor=state.seq, snapshot=state.snapshot)

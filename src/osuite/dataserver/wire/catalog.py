@@ -9,7 +9,7 @@ Money is an ``int`` of kopecks; quantities are ``Decimal``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -343,6 +343,84 @@ class TerminalSettingsUpdate(_Input):
 class TerminalSettingsRead(BaseModel):
     scope: str = Field(description="'store:<id>' for a store's terminals, 'client:<id>' for one client")
     values: dict[str, Any]
+    updated_at: datetime = Field(description=_UPDATED)
+
+
+# --- promotions -------------------------------------------------------------------------------------
+
+PromotionKind = Literal["percent_off", "amount_off", "n_for_m", "receipt_threshold"]
+Percent = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
+Weekday = Annotated[int, Field(ge=1, le=7)]
+
+
+class PromotionUpdate(_Input):
+    """A rule the tills apply by themselves. ``kind`` says which fields matter:
+
+    - ``percent_off``: ``percent`` off the goods it covers;
+    - ``amount_off``: ``amount`` kopecks off each unit (each kg) of the goods it covers;
+    - ``n_for_m``: of every ``buy`` units of one product it covers, the customer pays for ``pay``;
+    - ``receipt_threshold``: when the receipt (after line promotions) reaches ``threshold`` kopecks,
+      ``percent`` or ``amount`` off the whole receipt, spread over its lines.
+
+    The goods covered are ``product_ids`` and ``category_ids`` (a category covers its subcategories);
+    both empty covers every product. Among the rules that apply to a line, the one giving the most wins;
+    rules marked ``stackable`` apply on top of it.
+    """
+
+    name: Name = Field(description="As printed on the receipt, e.g. 'Сыры −10%'")
+    kind: PromotionKind
+    product_ids: list[Id] = Field(default_factory=list, max_length=10_000)
+    category_ids: list[Id] = Field(default_factory=list, max_length=1_000)
+    store_ids: list[Id] = Field(
+        default_factory=list, max_length=10_000, description="The stores it runs in; empty: all"
+    )
+    percent: Percent | None = Field(default=None, description="For percent_off, receipt_threshold")
+    amount: Kopecks | None = Field(default=None, description="For amount_off (per unit), receipt_threshold")
+    buy: int | None = Field(default=None, ge=2, le=1000, description="For n_for_m: units taken (N)")
+    pay: int | None = Field(default=None, ge=1, le=999, description="For n_for_m: units paid for (M < N)")
+    threshold: Kopecks | None = Field(default=None, description="For receipt_threshold: minimum total")
+    starts_on: date | None = Field(default=None, description="First day it runs (store's local date)")
+    ends_on: date | None = Field(default=None, description="Last day it runs, inclusive")
+    time_from: time | None = Field(default=None, description="Daily from this local time (happy hours)")
+    time_to: time | None = Field(
+        default=None, description="Daily until this local time, exclusive; before time_from spans midnight"
+    )
+    weekdays: list[Weekday] = Field(default_factory=list, description="1 Monday … 7 Sunday; empty: every day")
+    stackable: bool = Field(default=False, description="Applies on top of the best other rule")
+    active: bool = True
+
+    @field_validator("time_from", "time_to")
+    @classmethod
+    def _local_time(cls, value: time | None) -> time | None:
+        """A daily time is the store's clock: an offset would mean a different hour in each store."""
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("is the store's local time: give it without a UTC offset, e.g. 20:00")
+        return value
+
+
+class PromotionCreate(PromotionUpdate):
+    id: Id | None = Field(default=None, description=_ID_HELP)
+
+
+class PromotionRead(BaseModel):
+    id: str
+    name: str
+    kind: str = Field(description="percent_off, amount_off, n_for_m or receipt_threshold")
+    product_ids: list[str]
+    category_ids: list[str]
+    store_ids: list[str]
+    percent: Decimal | None
+    amount: int | None
+    buy: int | None
+    pay: int | None
+    threshold: int | None
+    starts_on: date | None
+    ends_on: date | None
+    time_from: time | None
+    time_to: time | None
+    weekdays: list[int]
+    stackable: bool
+    active: bool
     updated_at: datetime = Field(description=_UPDATED)
 
 

@@ -115,6 +115,31 @@ class Payment(BaseModel):
     )
 
 
+class FiscalMark(BaseModel):
+    """The fiscal registrar's record of a document: where it stands in the registrar's numbering and
+    the fiscal sign that proves it was registered."""
+
+    shift_number: Number = Field(description="The registrar's shift number")
+    document_number: Number = Field(description="The fiscal document number, across shifts")
+    number_in_shift: Count = Field(description="The receipt's number within the registrar's shift")
+    fiscal_sign: str = Field(min_length=1, max_length=32, description="ФП / ФПД as the registrar printed it")
+    registered_at: Moment
+
+
+class Approval(BaseModel):
+    """A supervisor allowing a cashier's restricted action, by PIN at the till."""
+
+    action: str = Field(
+        min_length=1,
+        max_length=64,
+        description="What was allowed: void_line, discount, return_without_receipt, cancel_receipt …",
+    )
+    permission: str = Field(min_length=1, max_length=64, description="The permission the supervisor has")
+    approved_by: DocId = Field(description="The supervisor's user id")
+    at: Moment
+    line_no: Number | None = Field(default=None, description="The line it concerned, if one")
+
+
 class ReceiptDocument(BaseModel):
     """A closed receipt (kind ``receipt``): a sale, or a return of goods with positive quantities."""
 
@@ -134,6 +159,12 @@ class ReceiptDocument(BaseModel):
     payments: list[Payment] = Field(default_factory=list, max_length=50)
     discount_total: Money = 0
     total: Money
+    fiscal: FiscalMark | None = Field(
+        default=None, description="How the fiscal registrar recorded it; null if it was not registered"
+    )
+    approvals: list[Approval] = Field(
+        default_factory=list, max_length=100, description="Restricted actions a supervisor allowed"
+    )
 
 
 class CashOperationDocument(BaseModel):
@@ -148,6 +179,8 @@ class CashOperationDocument(BaseModel):
     cashier_id: DocId | None = None
     reason: str = Field(default="", max_length=400)
     at: Moment
+    fiscal: FiscalMark | None = Field(default=None, description="How the fiscal registrar recorded it")
+    approved_by: DocId | None = Field(default=None, description="The supervisor who allowed it, if one did")
 
 
 class PaymentTypeTotals(BaseModel):
@@ -238,6 +271,8 @@ class CashOperationRead(BaseModel):
     reason: str
     at: datetime
     business_day: date
+    fiscal: FiscalMark | None = None
+    approved_by: str | None = None
 
 
 class CashOperationsPage(BaseModel):

@@ -1,0 +1,1 @@
+"""Device drivers and their emulators: fiscal registrar, receipt printer, card terminal, scales."""

@@ -1,0 +1,117 @@
+"""The running POS: its settings, database, devices and the one lock every use case takes.
+
+A till serves one cashier at a time, so its use cases run one after another under :attr:`Pos.lock`;
+the sync link takes the same lock to apply reference data, and only between receipts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from osuite.core.db import Database
+from osuite.core.sync.outbox import Outbox
+from osuite.devices.fiscal import FiscalRegistrar
+from osuite.devices.payment import CardTerminal
+from osuite.devices.scale import WeightScale
+from osuite.pos import tables as t
+from osuite.pos.errors import PosError
+from osuite.pos.settings import PosSettings
+
+
+class NotEnrolled(PosError):
+    status = 503
+    kind = "not_enrolled"
+
+    def __init__(self) -> None:
+        super().__init__("This till is not enrolled with a data server yet: run `osuite pos enroll`")
+
+
+@dataclass(frozen=True)
+class Terminal:
+    client_id: str
+    store_id: str
+    name: str
+    server_url: str
+    token: str
+    locked: bool
+    lock_reason: str
+
+
+def record_enrollment(
+    conn: Connection, *, client_id: str, store_id: str, name: str, server_url: str, token: str
+) -> None:
+    """What `osuite pos enroll` got from the data server: this database now belongs to that till."""
+    conn.execute(delete(t.terminal))
+    conn.execute(
+        insert(t.terminal).values(
+            id=1,
+            client_id=client_id,
+            store_id=store_id,
+            name=name,
+            server_url=server_url.rstrip("/"),
+            token=token,
+            enrolled_at=datetime.now(UTC),
+            locked=False,
+            lock_reason="",
+        )
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Pos:
+    settings: PosSettings
+    db: Database
+    registrar: FiscalRegistrar
+    card: CardTerminal | None = None
+    scale: WeightScale | None = None
+    now: Callable[[], datetime] = _utc_now
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    scale_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.db, t.edge)
+        self._terminal: Terminal | None = None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One use case's transaction, under the till's lock."""
+        with self.lock, self.db.write() as conn:
+            yield conn
+
+    def terminal(self, conn: Connection) -> Terminal:
+        """Who this till is; read once (it changes only when enrolled, or locked by a command, and
+        :meth:`forget_terminal` is called then)."""
+        if self._terminal is not None:
+            return self._terminal
+        row = conn.execute(select(t.terminal).where(t.terminal.c.id == 1)).mappings().first()
+        if row is None:
+            raise NotEnrolled()
+        self._terminal = Terminal(
+            client_id=row["client_id"],
+            store_id=row["store_id"],
+            name=row["name"],
+            server_url=row["server_url"],
+            token=row["token"],
+            locked=bool(row["locked"]),
+            lock_reason=row["lock_reason"],
+        )
+        return self._terminal
+
+    def forget_terminal(self) -> None:
+        self._terminal = None
+
+    def close(self) -> None:
+        for device in (self.registrar, self.card, self.scale):
+            if device is not None:
+                device.close()
+        self.db.dispose()
