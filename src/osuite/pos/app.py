@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,7 @@ from osuite.core.cli import settings_from_environment
 from osuite.core.db import Database
 from osuite.core.http import Principal, Problem, create_app, problem_response
 from osuite.core.migrations import upgrade
+from osuite.core.web import mount_static
 from osuite.pos import api, checkout, devices, shifts
 from osuite.pos.auth import session
 from osuite.pos.context import NotEnrolled, Pos
@@ -25,6 +27,9 @@ from osuite.pos.errors import DeviceFailed, NeedsApproval, PosError
 from osuite.pos.link import Link
 from osuite.pos.receipts import NeedsAgeCheck
 from osuite.pos.settings import PosSettings
+from osuite.pos.ui import routes as ui_routes
+
+UI_STATIC = Path(ui_routes.__file__).with_name("static")
 
 log = logging.getLogger("osuite.pos")
 
@@ -142,6 +147,8 @@ def build_app(settings: PosSettings, *, migrate: bool = True) -> FastAPI:
         )
 
     app.include_router(api.router)
+    app.include_router(ui_routes.router)
+    mount_static(app, UI_STATIC)
     return app
 
 

@@ -1,0 +1,1 @@
+"""The cashier's screen: a web UI served by the POS on localhost, Jinja2 templates and htmx."""
