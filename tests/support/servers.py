@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -11,6 +12,23 @@ import time
 from pathlib import Path
 
 import httpx
+
+
+def printed(process: subprocess.Popen[str], text: str, timeout: float = 20.0) -> str:
+    """What ``process`` printed up to the line that contains ``text`` (a program's banner saying it is
+    ready); start it with ``PYTHONUNBUFFERED=1`` so each line arrives when printed."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([process.stdout], [], [], 0.1)[0]:
+            line = process.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if text in line:
+                return "".join(seen)
+    raise AssertionError(f"{text!r} was not printed; got {''.join(seen)!r}")
 
 
 def free_port() -> int:
