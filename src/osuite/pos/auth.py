@@ -15,6 +15,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, delete, insert, select
 
+from osuite.core.i18n import N_
 from osuite.core.security import new_token, token_digest, verify_secret
 from osuite.pos import catalog
 from osuite.pos import tables as t
@@ -82,12 +83,15 @@ def cashier(conn: Connection, user_id: str) -> Cashier:
 def login(conn: Connection, pin: str, now: datetime) -> tuple[str, Cashier]:
     user_id = user_by_pin(conn, pin)
     if user_id is None:
-        raise NotLoggedIn("Wrong PIN, or the person is not active at this store")
+        raise NotLoggedIn(N_("Wrong PIN, or the person is not active at this store"))
     who = cashier(conn, user_id)
     if "sell" not in who.permissions:
         raise NotLoggedIn(
-            f"{who.name} may not work at the till (no 'sell' permission); "
-            "a supervisor approves at the till by entering their PIN when asked"
+            N_(
+                "{name} may not work at the till (no 'sell' permission); a supervisor approves at the"
+                " till by entering their PIN when asked"
+            ),
+            name=who.name,
         )
     token = new_token()
     conn.execute(insert(t.sessions).values(digest=token_digest(token), user_id=user_id, created_at=now))
@@ -104,10 +108,10 @@ def session(conn: Connection, token: str) -> Cashier:
         select(t.sessions.c.user_id).where(t.sessions.c.digest == token_digest(token))
     ).scalar()
     if user_id is None:
-        raise NotLoggedIn("Log in with your PIN")
+        raise NotLoggedIn(N_("Log in with your PIN"))
     who = cashier(conn, user_id)
     if not who.name:  # deleted or deactivated at the data server since
-        raise NotLoggedIn("This person can no longer work at the till")
+        raise NotLoggedIn(N_("This person can no longer work at the till"))
     return who
 
 
@@ -123,23 +127,25 @@ def authorize(
     code: str | None = None,
 ) -> Approval | None:
     """None when the cashier holds ``permission``; the approval when a supervisor's PIN grants it;
-    :class:`NeedsApproval` otherwise. ``action`` says what is asked in the cashier's words; ``code``
-    names it in the approval that is recorded (``void_line``, ``discount`` …; the permission's name
-    unless given)."""
+    :class:`NeedsApproval` otherwise. ``action`` says what is asked and that it needs ``{permission}``
+    in the cashier's words, a whole sentence marked for translation (``N_("Voiding a line needs the
+    permission '{permission}': …")``); ``code`` names it in the approval that is recorded
+    (``void_line``, ``discount`` …; the permission's name unless given)."""
     if permission in who.permissions:
         return None
     if not supervisor_pin:
         raise NeedsApproval(permission, action)
     supervisor_id = user_by_pin(conn, supervisor_pin)
     if supervisor_id is None:
-        raise Invalid("Wrong supervisor PIN: nothing was done")
+        raise Invalid(N_("Wrong supervisor PIN: nothing was done"))
     if permission not in catalog.permissions_of(conn, supervisor_id):
-        name = catalog.user_name(conn, supervisor_id)
         raise NeedsApproval(
             permission,
-            action,
-            f"{name} may not approve this either ({action.lower()} needs the permission {permission!r}):"
-            " ask a supervisor who may",
+            N_(
+                "{name} may not approve this either (it needs the permission '{permission}'): ask a"
+                " supervisor who may"
+            ),
+            name=catalog.user_name(conn, supervisor_id),
         )
     return Approval(code or permission, permission, supervisor_id, now, line_no)
 

@@ -15,8 +15,10 @@ import orjson
 from sqlalchemy import Connection, bindparam, select
 
 from osuite.core.barcodes import BarcodeError, BarcodeTemplate, Gtin, InStoreCode, parse_scan
+from osuite.core.i18n import N_
 from osuite.core.sync.replica import EntityTable, TableReplica
 from osuite.pos import tables as t
+from osuite.pos.errors import Refusal
 from osuite.pos.tables import Record
 
 
@@ -102,11 +104,11 @@ REPLICA = TableReplica(
 )
 
 
-class NotFound(LookupError):
+class NotFound(Refusal, LookupError):
     """Nothing in the catalog answers to what was scanned or typed; the message says what."""
 
 
-class LabelMismatch(ValueError):
+class LabelMismatch(Refusal, ValueError):
     """An in-store label whose kind does not fit its product (a weight on a piece good …)."""
 
 
@@ -170,14 +172,14 @@ def _one(conn: Connection, statement: Any, store_id: str, key: str) -> Any:
 def product_by_id(conn: Connection, store_id: str, product_id: str) -> Product:
     row = _one(conn, _BY_ID, store_id, product_id)
     if row is None:
-        raise NotFound(f"no product with id {product_id}")
+        raise NotFound(N_("no product with id {product_id}"), product_id=product_id)
     return _product(row)
 
 
 def product_by_article(conn: Connection, store_id: str, article: str) -> Product:
     row = _one(conn, _BY_ARTICLE, store_id, article.strip())
     if row is None:
-        raise NotFound(f"no product with article {article.strip()!r}")
+        raise NotFound(N_("no product with article {article}"), article=repr(article.strip()))
     return _product(row)
 
 
@@ -210,7 +212,7 @@ def by_scan(conn: Connection, store_id: str, code: str) -> Found:
     """
     cleaned = "".join(code.split())
     if not cleaned:
-        raise NotFound("the scan is empty")
+        raise NotFound(N_("the scan is empty"))
     row = _one(conn, _BY_CODE, store_id, cleaned)
     if row is not None:
         product = _product(row)
@@ -220,9 +222,11 @@ def by_scan(conn: Connection, store_id: str, code: str) -> Found:
     try:
         scanned = parse_scan(cleaned, templates(conn))
     except BarcodeError as exc:
-        raise NotFound(f"barcode {cleaned} is not in the catalog ({exc})") from None
+        raise NotFound(
+            N_("barcode {code} is not in the catalog ({reason})"), code=cleaned, reason=str(exc)
+        ) from None
     if isinstance(scanned, Gtin):
-        raise NotFound(f"barcode {cleaned} is not in the catalog")
+        raise NotFound(N_("barcode {code} is not in the catalog"), code=cleaned)
     return _label(conn, store_id, scanned)
 
 
@@ -230,19 +234,33 @@ def _label(conn: Connection, store_id: str, label: InStoreCode) -> Found:
     try:
         product = product_by_article(conn, store_id, label.item_code)
     except NotFound:
-        raise NotFound(f"label {label.code}: no product with item code {label.item_code}") from None
+        raise NotFound(
+            N_("label {code}: no product with item code {item_code}"),
+            code=label.code,
+            item_code=label.item_code,
+        ) from None
     if label.weight is not None:
         if not product.weighted:
             raise LabelMismatch(
-                f"label {label.code} carries a weight, but {product.name} (item code {label.item_code})"
-                " is sold by the piece: check the scale's settings for this item"
+                N_(
+                    "label {code} carries a weight, but {name} (item code {item_code}) is sold by the piece:"
+                    " check the scale's settings for this item"
+                ),
+                code=label.code,
+                name=product.name,
+                item_code=label.item_code,
             )
         return Found(product, label.code, quantity=label.weight)
     if label.count is not None:
         if product.weighted:
             raise LabelMismatch(
-                f"label {label.code} carries a count of pieces, but {product.name} (item code"
-                f" {label.item_code}) is sold by weight: check the scale's settings for this item"
+                N_(
+                    "label {code} carries a count of pieces, but {name} (item code {item_code}) is sold by"
+                    " weight: check the scale's settings for this item"
+                ),
+                code=label.code,
+                name=product.name,
+                item_code=label.item_code,
             )
         return Found(product, label.code, quantity=Decimal(label.count))
     return Found(product, label.code, price=label.price)
@@ -269,7 +287,7 @@ def payment_types(conn: Connection) -> list[dict[str, Any]]:
 def payment_type(conn: Connection, code: str) -> dict[str, Any]:
     row = conn.execute(select(t.payment_types).where(t.payment_types.c.code == code)).mappings().first()
     if row is None or not row["active"]:
-        raise NotFound(f"no payment type {code!r} at this till")
+        raise NotFound(N_("no payment type {code} at this till"), code=repr(code))
     return dict(row)
 
 

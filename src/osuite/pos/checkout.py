@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, select, update
 
+from osuite.core.i18n import N_
 from osuite.core.ids import new_id
 from osuite.core.money import format_money
 from osuite.dataserver.wire import documents as wire
@@ -52,16 +53,16 @@ def _pay(pos: Pos, who: Cashier, payment_type: str, amount: int | None) -> dict[
         kind = _lookup_type(conn, payment_type)
         total = receipts.total_of(conn, receipt["id"])
         if not any(not line["voided"] for line in receipts.lines_of(conn, receipt["id"])):
-            raise PosError("The receipt is empty")
+            raise PosError(N_("The receipt is empty"))
         _no_pending(conn, receipt["id"])
         due = total - receipts.paid_of(conn, receipt["id"])
         if due <= 0:
-            raise PosError("The receipt is paid in full: press Retry to register it")
+            raise PosError(N_("The receipt is paid in full: press Retry to register it"))
         tendered = due if amount is None else amount
         try:
             change = payment_status(due, [Tender(kind["method"], tendered)]).change
         except DomainError as exc:
-            raise Invalid(exc.message) from None
+            raise Invalid(exc.template, **exc.params) from None
         if receipt["kind"] == "return":
             _refund_allowed(conn, receipt, kind, tendered, due)
             if kind["method"] == "cash":
@@ -70,7 +71,7 @@ def _pay(pos: Pos, who: Cashier, payment_type: str, amount: int | None) -> dict[
                         in_drawer=shifts.drawer_cash(conn, receipt["shift_id"]), amount=tendered
                     )
                 except DomainError as exc:
-                    raise PosError(exc.message) from None
+                    raise PosError(exc.template, **exc.params) from None
         payment = {
             "id": new_id(),
             "receipt_id": receipt["id"],
@@ -105,29 +106,47 @@ def _refund_allowed(conn: Connection, receipt: Record, kind: Record, tendered: i
     cash (the card it was paid with is unknown)."""
     if tendered > due:
         raise Invalid(
-            f"A refund pays back exactly what is due ({format_money(due)}), not {format_money(tendered)}"
+            N_("A refund pays back exactly what is due ({due}), not {amount}"),
+            due=format_money(due),
+            amount=format_money(tendered),
         )
     if receipt["original_receipt_id"] is None:
         if kind["method"] != "cash":
             raise Invalid(
-                "A return without a receipt is paid back in cash: the card it was paid with is unknown"
+                N_("A return without a receipt is paid back in cash: the card it was paid with is unknown")
             )
         return
     from osuite.pos import returns
 
     plan = {part.payment_type: part.amount for part in returns.refund_plan(conn, receipt)}
     if tendered > plan.get(kind["code"], 0):
-        listing = ", ".join(f"{code} {format_money(amount)}" for code, amount in plan.items())
+        asked = {"payment_type": kind["code"], "amount": format_money(tendered)}
+        if not plan:
+            raise Invalid(
+                N_(
+                    "A return is paid back the way the sale was paid: nothing is left; not {payment_type}"
+                    " {amount} (Refund does it)"
+                ),
+                **asked,
+            )
         raise Invalid(
-            f"A return is paid back the way the sale was paid: {listing or 'nothing is left'};"
-            f" not {kind['code']} {format_money(tendered)} (Refund does it)"
+            N_(
+                "A return is paid back the way the sale was paid: {listing}; not {payment_type} {amount}"
+                " (Refund does it)"
+            ),
+            listing=", ".join(f"{code} {format_money(amount)}" for code, amount in plan.items()),
+            **asked,
         )
     if kind["method"] == "card":
         sources = returns.card_refund_sources(conn, receipt, kind["code"])
         if sources and tendered > sources[0][1]:
             raise Invalid(
-                f"The sale was paid with more than one card: at most {format_money(sources[0][1])} goes"
-                f" back to the card of RRN {sources[0][0]} in one refund (Refund splits it)"
+                N_(
+                    "The sale was paid with more than one card: at most {amount} goes back to the card of"
+                    " RRN {rrn} in one refund (Refund splits it)"
+                ),
+                amount=format_money(sources[0][1]),
+                rrn=sources[0][0],
             )
 
 
@@ -135,28 +154,46 @@ def _lookup_type(conn: Connection, code: str) -> Record:
     try:
         return catalog.payment_type(conn, code)
     except catalog.NotFound as exc:
-        raise NotFound(str(exc)) from None
+        raise NotFound(exc.template, **exc.params) from None
 
 
 def _card(pos: Pos, receipt: Record, payment: Record) -> None:
     """Ask the terminal; a decline is recorded and told, no answer leaves the payment to settle."""
     if pos.card is None:
-        _set_card(pos, payment["id"], None, "No card terminal is connected to this till")
+        _set_card(pos, payment["id"], None, N_("No card terminal is connected to this till"))
         raise DeviceFailed(
-            "card", "absent", "No card terminal is connected to this till: take another payment"
+            "card", "absent", N_("No card terminal is connected to this till: take another payment")
         )
+    rrn = None
+    if receipt["kind"] != "sale":  # a refund goes back to the card the sale was paid with
+        with pos.db.read() as conn:
+            sources = _card_sources(conn, receipt, payment["payment_type"])
+        if not sources:
+            _set_card(
+                pos,
+                payment["id"],
+                None,
+                N_("The original card payment is unknown: refund in cash or another way"),
+            )
+            raise DeviceFailed(
+                "card",
+                CardErrorCode.INVALID.value,
+                N_("The original card payment is unknown: no money was taken; refund in cash or another way"),
+            )
+        rrn = sources[0][0]
     try:
-        if receipt["kind"] == "sale":
+        if rrn is None:
             result = pos.card.pay(payment["id"], payment["amount"])
         else:
-            result = _refund_card(pos, receipt, payment)
+            result = pos.card.refund(payment["id"], payment["amount"], rrn)
     except CardTerminalError as exc:
         if exc.code is not CardErrorCode.TIMEOUT:  # refused, busy or never reached: nothing happened
             _set_card(pos, payment["id"], None, exc.message)
             raise DeviceFailed(
                 "card",
                 str(exc.code),
-                f"{exc.message} (no money was taken: try again or take another payment)",
+                N_("{reason} (no money was taken: try again or take another payment)"),
+                reason=exc.message,
             ) from exc
         settle_card(pos, payment["id"])  # no answer: ask the terminal what became of it
         status = _status_of(pos, payment["id"])
@@ -166,28 +203,21 @@ def _card(pos: Pos, receipt: Record, payment: Record) -> None:
             raise DeviceFailed(
                 "card",
                 str(exc.code),
-                f"{exc.message}: the terminal has no record of the payment, no money was taken;"
-                " try again or take another payment",
+                N_(
+                    "{reason}: the terminal has no record of the payment, no money was taken; try again"
+                    " or take another payment"
+                ),
+                reason=exc.message,
             ) from exc
         raise DeviceFailed(
             "card",
             str(exc.code),
-            f"{exc.message}: whether the money moved is not known yet; check the terminal, then press Retry",
+            N_("{reason}: whether the money moved is not known yet; check the terminal, then press Retry"),
+            reason=exc.message,
         ) from exc
     _set_card(pos, payment["id"], result, result.message)
     if not result.approved:
-        raise DeviceFailed("card", "declined", f"The card was declined: {result.message}")
-
-
-def _refund_card(pos: Pos, receipt: Record, payment: Record) -> CardResult:
-    assert pos.card is not None
-    with pos.db.read() as conn:
-        sources = _card_sources(conn, receipt, payment["payment_type"])
-    if sources:
-        return pos.card.refund(payment["id"], payment["amount"], sources[0][0])
-    raise CardTerminalError(
-        CardErrorCode.INVALID, "The original card payment is unknown: refund in cash or another way"
-    )
+        raise DeviceFailed("card", "declined", N_("The card was declined: {reason}"), reason=result.message)
 
 
 def _card_sources(conn: Connection, receipt: Record, payment_type: str) -> list[tuple[str, int]]:
@@ -223,7 +253,7 @@ def settle_card(pos: Pos, payment_id: str) -> None:
     except CardTerminalError:
         return
     if result is None:
-        _set_card(pos, payment_id, None, "The terminal has no record of this payment: no money was taken")
+        _set_card(pos, payment_id, None, N_("The terminal has no record of this payment: no money was taken"))
     else:
         _set_card(pos, payment_id, result, result.message)
 
@@ -248,7 +278,7 @@ def settle_pending(pos: Pos) -> None:
 def _no_pending(conn: Connection, receipt_id: str) -> None:
     if any(p["status"] == "authorizing" for p in receipts.payments_of(conn, receipt_id)):
         raise PosError(
-            "A card payment has no answer from the terminal yet: check the terminal, then press Retry"
+            N_("A card payment has no answer from the terminal yet: check the terminal, then press Retry")
         )
 
 
@@ -271,9 +301,11 @@ def _remove_payment(pos: Pos, who: Cashier, payment_id: str) -> dict[str, Any]:
             .first()
         )
         if payment is None or payment["status"] not in ("approved", "authorizing"):
-            raise NotFound("No such payment on the open receipt")
+            raise NotFound(N_("No such payment on the open receipt"))
         if receipt["kind"] == "return" and payment["method"] == "card":
-            raise PosError("Money has gone back to the customer's card: a card refund cannot be taken back")
+            raise PosError(
+                N_("Money has gone back to the customer's card: a card refund cannot be taken back")
+            )
     if payment["method"] == "card":
         _void_card(pos, payment)
     with pos.write() as conn:
@@ -298,20 +330,27 @@ def _void_card(pos: Pos, payment: Record) -> None:
             )
         if payment["status"] == "authorizing":
             raise DeviceFailed(
-                "card", "unreachable", "The card terminal does not answer: the payment cannot be voided yet"
+                "card",
+                "unreachable",
+                N_("The card terminal does not answer: the payment cannot be voided yet"),
             )
     if payment["status"] != "approved":
         return
     if pos.card is None:
         raise DeviceFailed(
-            "card", "absent", "No card terminal is connected: the card payment cannot be voided"
+            "card", "absent", N_("No card terminal is connected: the card payment cannot be voided")
         )
     try:
         result = pos.card.cancel(f"{payment['id']}-void", payment["rrn"], payment["amount"])
     except CardTerminalError as exc:
         raise DeviceFailed("card", str(exc.code), exc.message) from exc
     if not result.approved:
-        raise DeviceFailed("card", "declined", f"The terminal refused to void the payment: {result.message}")
+        raise DeviceFailed(
+            "card",
+            "declined",
+            N_("The terminal refused to void the payment: {reason}"),
+            reason=result.message,
+        )
 
 
 def void_card_payments(pos: Pos, receipt_id: str) -> None:
@@ -341,17 +380,18 @@ def _close(pos: Pos) -> dict[str, Any]:
     with pos.write() as conn:
         receipt = receipts.active(conn)
         if receipt is None:
-            raise PosError("There is no open receipt")
+            raise PosError(N_("There is no open receipt"))
         if receipt["status"] == "open":
             if not any(not line["voided"] for line in receipts.lines_of(conn, receipt["id"])):
-                raise PosError("The receipt is empty: add goods, or cancel it")
+                raise PosError(N_("The receipt is empty: add goods, or cancel it"))
             _no_pending(conn, receipt["id"])
             total = receipts.total_of(conn, receipt["id"])
             paid = receipts.paid_of(conn, receipt["id"])
             if paid < total:
                 raise PosError(
-                    f"The receipt is not paid in full: {format_money(total - paid)} of"
-                    f" {format_money(total)} is still due"
+                    N_("The receipt is not paid in full: {due} of {total} is still due"),
+                    due=format_money(total - paid),
+                    total=format_money(total),
                 )
             conn.execute(
                 update(t.receipts).where(t.receipts.c.id == receipt["id"]).values(status="fiscalizing")
@@ -465,7 +505,7 @@ def reconcile(pos: Pos) -> None:
                     .where(t.receipts.c.id == receipt_id)
                     .values(
                         status="open",
-                        last_error="The registrar has not registered this receipt: press Retry",
+                        last_error=N_("The registrar has not registered this receipt: press Retry"),
                     )
                 )
 
@@ -483,15 +523,30 @@ def _cancel(pos: Pos, who: Cashier, supervisor_pin: str | None, receipt_id: str 
     with pos.write() as conn:
         receipt = receipts.get(conn, receipt_id) if receipt_id else receipts.editable(conn)
         if receipt["status"] not in ("open", "held"):
-            raise PosError(f"Only an open or held receipt can be cancelled; this one is {receipt['status']}")
+            raise PosError(
+                N_("Only an open or held receipt can be cancelled; this one is {status}"),
+                status=receipt["status"],
+            )
         if receipt["kind"] == "return" and any(
             p["method"] == "card" for p in receipts.taken(conn, receipt["id"])
         ):
             raise PosError(
-                "Money has gone back to the customer's card: finish the return (Refund, or Retry), it"
-                " cannot be cancelled"
+                N_(
+                    "Money has gone back to the customer's card: finish the return (Refund, or Retry), it"
+                    " cannot be cancelled"
+                )
             )
-        approval = authorize(conn, who, "cancel_receipt", "Cancelling a receipt", supervisor_pin, pos.now())
+        approval = authorize(
+            conn,
+            who,
+            "cancel_receipt",
+            N_(
+                "Cancelling a receipt needs the permission '{permission}': ask a supervisor to enter their"
+                " PIN"
+            ),
+            supervisor_pin,
+            pos.now(),
+        )
     void_card_payments(pos, receipt["id"])
     with pos.write() as conn:
         receipt = receipts.get(conn, receipt["id"])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, insert, select
 
 from osuite.core.db import Database
+from osuite.core.i18n import N_
 from osuite.core.sync.outbox import Outbox
 from osuite.devices.fiscal import FiscalRegistrar
 from osuite.devices.payment import CardTerminal
@@ -29,7 +30,7 @@ class NotEnrolled(PosError):
     kind = "not_enrolled"
 
     def __init__(self) -> None:
-        super().__init__("This till is not enrolled with a data server yet: run `osuite pos enroll`")
+        super().__init__(N_("This till is not enrolled with a data server yet: run `osuite pos enroll`"))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import insert, select, update
 
 import osuite
+from osuite.core.i18n import N_
 from osuite.core.sync.outbox import OutboxSender
 from osuite.core.sync.puller import Puller
 from osuite.dataserver.client import DataServerClient, DataServerError, command_result
@@ -229,7 +230,7 @@ class Link:
             with self.pos.db.read() as conn:
                 rows = conn.execute(select(t.audit).order_by(t.audit.c.id.desc()).limit(200)).mappings().all()
             return "\n".join(f"{r['at']} {r['action']} {r['user_id'] or ''} {r['detail']}" for r in rows)
-        raise PosError(f"the POS does not know the command {name!r}")
+        raise PosError(N_("the POS does not know the command {name}"), name=repr(name))
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from osuite.core.i18n import N_
 from osuite.core.ids import new_id
 from osuite.core.money import format_money, line_amount
 from osuite.devices.scale import ScaleError
@@ -44,7 +45,11 @@ class NeedsAgeCheck(PosError):
     kind = "needs_age_check"
 
     def __init__(self, age: int, name: str) -> None:
-        super().__init__(f"{name} is sold from the age of {age}: check the customer's ID and confirm")
+        super().__init__(
+            N_("{name} is sold from the age of {age}: check the customer's ID and confirm"),
+            name=name,
+            age=age,
+        )
         self.age = age
 
 
@@ -74,7 +79,7 @@ def active(conn: Connection) -> Record | None:
 def get(conn: Connection, receipt_id: str) -> Record:
     row = conn.execute(_GET, {"id": receipt_id}).mappings().first()
     if row is None:
-        raise NotFound(f"No receipt {receipt_id} at this till")
+        raise NotFound(N_("No receipt {receipt_id} at this till"), receipt_id=receipt_id)
     return row
 
 
@@ -170,17 +175,20 @@ def _payment_view(p: Record) -> dict[str, Any]:
 def editable(conn: Connection) -> Record:
     receipt = active(conn)
     if receipt is None:
-        raise PosError("There is no open receipt")
+        raise PosError(N_("There is no open receipt"))
     if receipt["status"] != "open":
         raise PosError(
-            "The receipt is being registered by the fiscal registrar: press Retry once the registrar answers"
+            N_(
+                "The receipt is being registered by the fiscal registrar: press Retry once the registrar"
+                " answers"
+            )
         )
     return receipt
 
 
 def _unpaid(conn: Connection, receipt: Record) -> None:
     if taken(conn, receipt["id"]):
-        raise PosError("The receipt is partly paid: remove the payments before changing it")
+        raise PosError(N_("The receipt is partly paid: remove the payments before changing it"))
 
 
 def taken(conn: Connection, receipt_id: str) -> list[Record]:
@@ -193,8 +201,10 @@ def still_in_time(pos: Pos, conn: Connection) -> None:
     shift = shifts.current(conn)
     if shift is not None and shifts.expired(pos, shift):
         raise PosError(
-            "The shift has been open for 24 hours and the registrar takes no more receipts in it: hold"
-            " this receipt, close the shift with a Z report, open a new one, then resume the receipt"
+            N_(
+                "The shift has been open for 24 hours and the registrar takes no more receipts in it: hold"
+                " this receipt, close the shift with a Z report, open a new one, then resume the receipt"
+            )
         )
 
 
@@ -208,7 +218,11 @@ def open_sale(pos: Pos, conn: Connection, who: Cashier) -> Record:
         return receipt
     terminal = pos.terminal(conn)
     if terminal.locked:
-        raise PosError(f"The till is locked by the administrator: {terminal.lock_reason or 'ask them why'}")
+        if terminal.lock_reason:
+            raise PosError(
+                N_("The till is locked by the administrator: {reason}"), reason=terminal.lock_reason
+            )
+        raise PosError(N_("The till is locked by the administrator: ask them why"))
     shift = shifts.require_open(pos, conn, for_sale=True)
     row = {
         "id": new_id(),
@@ -237,9 +251,9 @@ def add_item(
     """Add what was scanned or chosen. ``quantity`` multiplies a pack's count; for weighted goods it is
     the weight in kg (or ``weigh`` reads it from the scale)."""
     if [code, article, product_id].count(None) != 2:
-        raise Invalid("Give exactly one of: code (a scan), article, product_id")
+        raise Invalid(N_("Give exactly one of: code (a scan), article, product_id"))
     if "sell" not in who.permissions:
-        raise PosError(f"{who.name} may not sell")
+        raise PosError(N_("{name} may not sell"), name=who.name)
     with pos.write() as conn:
         terminal = pos.terminal(conn)
         if code is not None:
@@ -255,14 +269,14 @@ def add_item(
             )
         product = found.product
         if not product.active:
-            raise PosError(f"{product.name} is not on sale (withdrawn from the catalog)")
+            raise PosError(N_("{name} is not on sale (withdrawn from the catalog)"), name=product.name)
         price = found.price if found.price is not None else product.price
         if price is None:
-            raise PosError(f"{product.name} has no price at this store: ask the administrator")
+            raise PosError(N_("{name} has no price at this store: ask the administrator"), name=product.name)
         qty = _quantity(pos, product, found, quantity, weigh)
         receipt = open_sale(pos, conn, who)
         if receipt["kind"] == "return" and receipt["original_receipt_id"] is not None:
-            raise PosError("This is a return by receipt: choose lines of the original receipt")
+            raise PosError(N_("This is a return by receipt: choose lines of the original receipt"))
         _unpaid(conn, receipt)
         restricted = product.age_limit and receipt["kind"] == "sale"  # giving back needs no ID
         if restricted and not (receipt["age_confirmed"] or age_confirmed):
@@ -299,9 +313,9 @@ def _lookup(find: Any) -> Any:
     try:
         return find()
     except catalog.NotFound as exc:
-        raise NotFound(str(exc)) from None
+        raise NotFound(exc.template, **exc.params) from None
     except catalog.LabelMismatch as exc:
-        raise Invalid(str(exc)) from None
+        raise Invalid(exc.template, **exc.params) from None
 
 
 def _quantity(
@@ -313,10 +327,18 @@ def _quantity(
         elif weigh or pos.scale is not None:
             try:
                 qty = weigh_on_scale(pos)
-            except (NotFound, DeviceFailed) as exc:
-                raise NeedsWeight(f"{product.name}: {exc.message}; type the weight") from None
+            except NotFound:
+                raise NeedsWeight(
+                    N_("{name}: no scale is connected to this till; type the weight"), name=product.name
+                ) from None
+            except DeviceFailed as exc:  # the scale's own words
+                raise NeedsWeight(
+                    N_("{name}: {reason}; type the weight"), name=product.name, reason=exc.message
+                ) from None
         else:
-            raise NeedsWeight(f"{product.name} is sold by weight: put it on the scale or type the weight")
+            raise NeedsWeight(
+                N_("{name} is sold by weight: put it on the scale or type the weight"), name=product.name
+            )
     else:
         if given is not None and (found.quantity is not None or found.price is not None):
             given = checked_quantity(given, False)  # how many packs or labelled items: whole
@@ -328,7 +350,7 @@ def weigh_on_scale(pos: Pos) -> Decimal:
     """The weight on the till's scale; one request at a time, as the screen asking for the weight and a
     sale reading it share the scale's connection."""
     if pos.scale is None:
-        raise NotFound("No scale is connected to this till")
+        raise NotFound(N_("No scale is connected to this till"))
     try:
         with pos.scale_lock:
             return pos.scale.weight()
@@ -341,13 +363,13 @@ def checked_quantity(qty: Decimal, fractional: bool) -> Decimal:
         qty = Decimal(qty)
         exact = qty.quantize(Decimal("0.001"))
     except (InvalidOperation, TypeError):
-        raise Invalid(f"{qty!r} is not a quantity") from None
+        raise Invalid(N_("{qty} is not a quantity"), qty=repr(qty)) from None
     if not qty.is_finite() or qty <= 0 or qty > MAX_QUANTITY:
-        raise Invalid(f"The quantity must be more than 0 and at most {MAX_QUANTITY}")
+        raise Invalid(N_("The quantity must be more than 0 and at most {limit}"), limit=str(MAX_QUANTITY))
     if exact != qty:
-        raise Invalid(f"{qty} has more than 3 decimal places")
+        raise Invalid(N_("{qty} has more than 3 decimal places"), qty=str(qty))
     if not fractional and qty != qty.to_integral_value():
-        raise Invalid(f"{qty} is not a whole number of pieces")
+        raise Invalid(N_("{qty} is not a whole number of pieces"), qty=str(qty))
     return exact
 
 
@@ -374,7 +396,7 @@ def _line(conn: Connection, receipt_id: str, line_no: int) -> Record:
         .first()
     )
     if line is None or line["voided"]:
-        raise NotFound(f"There is no line {line_no} on the receipt")
+        raise NotFound(N_("There is no line {line_no} on the receipt"), line_no=line_no)
     return line
 
 
@@ -386,7 +408,7 @@ def set_quantity(
         _unpaid(conn, receipt)
         line = _line(conn, receipt["id"], line_no)
         if line["original_line_no"] is not None:
-            raise PosError("Change a returned line by removing it and choosing it again")
+            raise PosError(N_("Change a returned line by removing it and choosing it again"))
         qty = checked_quantity(quantity, bool(line["weighted"]) or line["unit"] != "pcs")
         approval = None
         if qty < Decimal(line["quantity"]):  # taking goods off the receipt is a (partial) void
@@ -394,7 +416,10 @@ def set_quantity(
                 conn,
                 who,
                 "void_line",
-                "Lowering a quantity",
+                N_(
+                    "Lowering a quantity needs the permission '{permission}': ask a supervisor to enter"
+                    " their PIN"
+                ),
                 supervisor_pin,
                 pos.now(),
                 line_no=line_no,
@@ -421,7 +446,13 @@ def void_line(pos: Pos, who: Cashier, line_no: int, supervisor_pin: str | None =
         _unpaid(conn, receipt)
         line = _line(conn, receipt["id"], line_no)
         approval = authorize(
-            conn, who, "void_line", "Voiding a line", supervisor_pin, pos.now(), line_no=line_no
+            conn,
+            who,
+            "void_line",
+            N_("Voiding a line needs the permission '{permission}': ask a supervisor to enter their PIN"),
+            supervisor_pin,
+            pos.now(),
+            line_no=line_no,
         )
         record_approval(conn, receipt, approval)
         _update_line(conn, receipt["id"], line_no, voided=True, discount=0, amount=0, discounts="[]")
@@ -454,14 +485,13 @@ def manual_discount(
         try:
             discount = ManualDiscount(percent=None if percent is None else Decimal(percent), amount=amount)
         except DomainError as exc:
-            raise Invalid(str(exc)) from None
+            raise Invalid(exc.template, **exc.params) from None
     with pos.write() as conn:
         receipt = editable(conn)
         if receipt["kind"] != "sale":
-            raise PosError("Discounts are given on sales, not returns")
+            raise PosError(N_("Discounts are given on sales, not returns"))
         _unpaid(conn, receipt)
         if line_no is None:
-            what = "the receipt's"
             base = sum(
                 line_amount(line["price"], Decimal(line["quantity"]))
                 for line in lines_of(conn, receipt["id"])
@@ -469,14 +499,22 @@ def manual_discount(
             )
         else:
             line = _line(conn, receipt["id"], line_no)
-            what = f"line {line_no}'s"
             base = line_amount(line["price"], Decimal(line["quantity"]))
         if discount is not None and discount.amount is not None and discount.amount > base:
+            money = {"amount": format_money(discount.amount), "base": format_money(base)}
+            if line_no is None:
+                raise Invalid(N_("A discount of {amount} is more than the receipt's {base}"), **money)
             raise Invalid(
-                f"A discount of {format_money(discount.amount)} is more than {what} {format_money(base)}"
+                N_("A discount of {amount} is more than line {line_no}'s {base}"), line_no=line_no, **money
             )
         approval = authorize(
-            conn, who, "discount", "A manual discount", supervisor_pin, pos.now(), line_no=line_no
+            conn,
+            who,
+            "discount",
+            N_("A manual discount needs the permission '{permission}': ask a supervisor to enter their PIN"),
+            supervisor_pin,
+            pos.now(),
+            line_no=line_no,
         )
         record_approval(conn, receipt, approval)
         stored = None if discount is None else orjson.dumps(_discount_json(discount)).decode()
@@ -555,7 +593,7 @@ def reprice(pos: Pos, conn: Connection, receipt_id: str) -> None:
             manual_discount=_manual(receipt["manual_discount"]),
         )
     except DomainError as exc:
-        raise Invalid(str(exc)) from None
+        raise Invalid(exc.template, **exc.params) from None
     current = {line["line_no"]: line for line in live}
     changed = []
     for priced_line in priced.lines:
@@ -606,9 +644,9 @@ def hold(pos: Pos, who: Cashier) -> dict[str, Any]:
     with pos.write() as conn:
         receipt = editable(conn)
         if taken(conn, receipt["id"]):
-            raise PosError("A receipt with payments cannot be held: finish or remove the payments")
+            raise PosError(N_("A receipt with payments cannot be held: finish or remove the payments"))
         if not [line for line in lines_of(conn, receipt["id"]) if not line["voided"]]:
-            raise PosError("The receipt is empty: nothing to hold")
+            raise PosError(N_("The receipt is empty: nothing to hold"))
         conn.execute(update(t.receipts).where(t.receipts.c.id == receipt["id"]).values(status="held"))
         audit(conn, pos.now(), "hold", who.id, receipt_id=receipt["id"])
         return view(conn, get(conn, receipt["id"]))
@@ -625,9 +663,11 @@ def resume(pos: Pos, who: Cashier, receipt_id: str) -> dict[str, Any]:
     with pos.write() as conn:
         receipt = get(conn, receipt_id)
         if receipt["status"] != "held":
-            raise PosError(f"Only a held receipt can be resumed; this one is {receipt['status']}")
+            raise PosError(
+                N_("Only a held receipt can be resumed; this one is {status}"), status=receipt["status"]
+            )
         if active(conn) is not None:
-            raise PosError("Another receipt is open: finish, hold or cancel it first")
+            raise PosError(N_("Another receipt is open: finish, hold or cancel it first"))
         shift = shifts.require_open(pos, conn, for_sale=True)
         conn.execute(
             update(t.receipts)

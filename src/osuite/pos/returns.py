@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, func, insert, select
 
+from osuite.core.i18n import N_
 from osuite.core.ids import new_id
 from osuite.core.money import format_money, line_amount
 from osuite.pos import checkout, receipts, shifts
@@ -57,7 +58,10 @@ def closed_sale(conn: Connection, receipt_id: str) -> Record:
     """A closed sale of this till: what a return by receipt gives back from."""
     sale = receipts.get(conn, receipt_id)
     if sale["kind"] != "sale" or sale["status"] != "closed":
-        raise PosError(f"Receipt {receipt_id} is not a closed sale: only a closed sale can be returned")
+        raise PosError(
+            N_("Receipt {receipt_id} is not a closed sale: only a closed sale can be returned"),
+            receipt_id=receipt_id,
+        )
     return sale
 
 
@@ -100,14 +104,29 @@ def start(
 ) -> dict[str, Any]:
     with pos.write() as conn:
         if receipts.active(conn) is not None:
-            raise PosError("A receipt is open: finish, hold or cancel it before a return")
+            raise PosError(N_("A receipt is open: finish, hold or cancel it before a return"))
         shift = shifts.require_open(pos, conn, for_sale=True)
         if original_receipt_id is None:
             approval = authorize(
-                conn, who, "return_without_receipt", "A return without a receipt", supervisor_pin, pos.now()
+                conn,
+                who,
+                "return_without_receipt",
+                N_(
+                    "A return without a receipt needs the permission '{permission}': ask a supervisor to"
+                    " enter their PIN"
+                ),
+                supervisor_pin,
+                pos.now(),
             )
         else:
-            approval = authorize(conn, who, "return", "A return", supervisor_pin, pos.now())
+            approval = authorize(
+                conn,
+                who,
+                "return",
+                N_("A return needs the permission '{permission}': ask a supervisor to enter their PIN"),
+                supervisor_pin,
+                pos.now(),
+            )
             closed_sale(conn, original_receipt_id)
         row = {
             "id": new_id(),
@@ -136,9 +155,9 @@ def add_line(pos: Pos, who: Cashier, original_line_no: int, quantity: Decimal) -
     with pos.write() as conn:
         receipt = receipts.editable(conn)
         if receipt["kind"] != "return" or receipt["original_receipt_id"] is None:
-            raise PosError("Lines of an original receipt are added to a return by receipt")
+            raise PosError(N_("Lines of an original receipt are added to a return by receipt"))
         if receipts.paid_of(conn, receipt["id"]):
-            raise PosError("The refund has started: remove its payments before changing the return")
+            raise PosError(N_("The refund has started: remove its payments before changing the return"))
         sold = {
             line["line_no"]: line
             for line in receipts.lines_of(conn, receipt["original_receipt_id"])
@@ -146,7 +165,7 @@ def add_line(pos: Pos, who: Cashier, original_line_no: int, quantity: Decimal) -
         }
         original = sold.get(original_line_no)
         if original is None:
-            raise NotFound(f"The original receipt has no line {original_line_no}")
+            raise NotFound(N_("The original receipt has no line {line_no}"), line_no=original_line_no)
         qty = receipts.checked_quantity(quantity, bool(original["weighted"]) or original["unit"] != "pcs")
         taken_qty, taken_amount = _returned(conn, receipt["original_receipt_id"]).get(
             original_line_no, (Decimal(0), 0)
@@ -163,7 +182,7 @@ def add_line(pos: Pos, who: Cashier, original_line_no: int, quantity: Decimal) -
                 qty,
             )
         except DomainError as exc:
-            raise PosError(str(exc)) from None
+            raise PosError(exc.template, **exc.params) from None
         line_no = receipts.next_line_no(conn, receipt["id"])
         conn.execute(
             insert(t.receipt_lines).values(
@@ -232,7 +251,7 @@ def refund_plan(conn: Connection, receipt: Record) -> list[RefundPart]:
             already_refunded=earlier,
         )
     except DomainError as exc:
-        raise PosError(str(exc)) from None
+        raise PosError(exc.template, **exc.params) from None
 
 
 def card_refund_sources(conn: Connection, receipt: Record, payment_type: str) -> list[tuple[str, int]]:
@@ -293,7 +312,7 @@ def refund(pos: Pos, who: Cashier) -> dict[str, Any]:
         receipt = receipts.editable(conn)
         if receipt["kind"] != "return" or receipt["original_receipt_id"] is None:
             raise PosError(
-                "A return without a receipt is paid back as the cashier chooses: take a payment (cash)"
+                N_("A return without a receipt is paid back as the cashier chooses: take a payment (cash)")
             )
         due = receipts.total_of(conn, receipt["id"]) - receipts.paid_of(conn, receipt["id"])
         parts = refund_plan(conn, receipt)
@@ -301,8 +320,11 @@ def refund(pos: Pos, who: Cashier) -> dict[str, Any]:
         drawer = shifts.drawer_cash(conn, receipt["shift_id"])
         if in_cash > drawer:  # found out before a card is refunded, not half way
             raise PosError(
-                f"The drawer holds {format_money(drawer)}: not enough to pay back {format_money(in_cash)}"
-                " in cash; put cash in first"
+                N_(
+                    "The drawer holds {in_drawer}: not enough to pay back {amount} in cash; put cash in first"
+                ),
+                in_drawer=format_money(drawer),
+                amount=format_money(in_cash),
             )
         steps = _steps(conn, receipt, parts)
     if due <= 0:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, insert, select, update
 
+from osuite.core.i18n import N_
 from osuite.core.ids import new_id
 from osuite.dataserver.wire import documents as wire
 from osuite.devices.fiscal import FiscalError, FiscalErrorCode, FiscalMark, ShiftTotals
@@ -29,9 +30,11 @@ def current(conn: Connection) -> Record | None:
 def require_open(pos: Pos, conn: Connection, *, for_sale: bool) -> Record:
     shift = current(conn)
     if shift is None:
-        raise PosError("The shift is closed: open a shift first")
+        raise PosError(N_("The shift is closed: open a shift first"))
     if for_sale and expired(pos, shift):
-        raise PosError("The shift has been open for 24 hours: close it with a Z report, then open a new one")
+        raise PosError(
+            N_("The shift has been open for 24 hours: close it with a Z report, then open a new one")
+        )
     return shift
 
 
@@ -43,8 +46,15 @@ def open_shift(pos: Pos, who: Cashier, supervisor_pin: str | None = None) -> Rec
     with pos.write() as conn:
         terminal = pos.terminal(conn)
         if current(conn) is not None:
-            raise PosError("A shift is already open")
-        approval = authorize(conn, who, "open_shift", "Opening a shift", supervisor_pin, pos.now())
+            raise PosError(N_("A shift is already open"))
+        approval = authorize(
+            conn,
+            who,
+            "open_shift",
+            N_("Opening a shift needs the permission '{permission}': ask a supervisor to enter their PIN"),
+            supervisor_pin,
+            pos.now(),
+        )
         try:
             mark = pos.registrar.open_shift(who.name)
             fiscal_number = mark.shift_number
@@ -71,18 +81,25 @@ def cash_operation(
     pos: Pos, who: Cashier, kind: str, amount: int, reason: str = "", supervisor_pin: str | None = None
 ) -> Record:
     if kind not in ("in", "out"):
-        raise Invalid("kind must be 'in' or 'out'")
+        raise Invalid(N_("kind must be 'in' or 'out'"))
     if amount <= 0:
-        raise Invalid("The amount must be more than zero")
+        raise Invalid(N_("The amount must be more than zero"))
     with pos.write() as conn:
         shift = require_open(pos, conn, for_sale=False)
-        action = "Putting cash in" if kind == "in" else "Taking cash out"
+        if kind == "in":
+            action = N_(
+                "Putting cash in needs the permission '{permission}': ask a supervisor to enter their PIN"
+            )
+        else:
+            action = N_(
+                "Taking cash out needs the permission '{permission}': ask a supervisor to enter their PIN"
+            )
         approval = authorize(conn, who, f"cash_{kind}", action, supervisor_pin, pos.now())
         if kind == "out":
             try:
                 check_cash_out(in_drawer=drawer_cash(conn, shift["id"]), amount=amount)
             except DomainError as exc:
-                raise PosError(exc.message) from None
+                raise PosError(exc.template, **exc.params) from None
         op = {
             "id": new_id(),
             "shift_id": shift["id"],
@@ -135,7 +152,14 @@ def open_drawer(pos: Pos, who: Cashier, supervisor_pin: str | None = None) -> No
     """Open the cash drawer without a sale (change for a customer, a note checked): it needs the
     permission or a supervisor, and it is recorded."""
     with pos.write() as conn:
-        approval = authorize(conn, who, "open_drawer", "Opening the drawer", supervisor_pin, pos.now())
+        approval = authorize(
+            conn,
+            who,
+            "open_drawer",
+            N_("Opening the drawer needs the permission '{permission}': ask a supervisor to enter their PIN"),
+            supervisor_pin,
+            pos.now(),
+        )
         registrar.call(pos.registrar.open_drawer)
         audit(conn, pos.now(), "open_drawer", who.id, approval=approval)
 
@@ -246,7 +270,14 @@ def _opening_cash(conn: Connection, shift_id: str) -> int:
 def x_report(pos: Pos, who: Cashier, supervisor_pin: str | None = None) -> dict[str, Any]:
     with pos.write() as conn:
         shift = require_open(pos, conn, for_sale=False)
-        approval = authorize(conn, who, "x_report", "An X report", supervisor_pin, pos.now())
+        approval = authorize(
+            conn,
+            who,
+            "x_report",
+            N_("An X report needs the permission '{permission}': ask a supervisor to enter their PIN"),
+            supervisor_pin,
+            pos.now(),
+        )
         report = registrar.call(lambda: pos.registrar.x_report(who.name))
         audit(conn, pos.now(), "x_report", who.id, approval=approval)
         return {
@@ -277,10 +308,20 @@ def close_shift(pos: Pos, who: Cashier | None, supervisor_pin: str | None = None
             select(func.count()).where(t.receipts.c.status.in_(("open", "fiscalizing")))
         ).scalar_one()
         if busy:
-            raise PosError("A receipt is open: finish, hold or cancel it before the Z report")
+            raise PosError(N_("A receipt is open: finish, hold or cancel it before the Z report"))
         approval = None
         if who is not None:
-            approval = authorize(conn, who, "close_shift", "Closing the shift", supervisor_pin, pos.now())
+            approval = authorize(
+                conn,
+                who,
+                "close_shift",
+                N_(
+                    "Closing the shift needs the permission '{permission}': ask a supervisor to enter their"
+                    " PIN"
+                ),
+                supervisor_pin,
+                pos.now(),
+            )
         try:
             report = pos.registrar.close_shift(who.name if who else "")
             registrar_part = registrar_totals(report.totals)

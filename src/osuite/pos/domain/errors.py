@@ -1,18 +1,46 @@
 """What the money rules refuse, each with a message a cashier can read and act on.
 
-The service layer shows ``str(error)`` as it is (and maps it to a problem detail over HTTP), so every
-message names the line, the amounts and what would be allowed instead.
+Every message names the line, the amounts and what would be allowed instead. It is written in English
+with its values named and marked with :func:`~osuite.core.i18n.N_`, so the screen can show it in the
+cashier's language: the service layer passes ``template`` and ``params`` on (``message``, and
+``str(error)``, are the English text).
 """
 
 from __future__ import annotations
+
+from osuite.core.i18n import N_
+
+
+def _filled(template: str, params: dict[str, object]) -> str:
+    return template.format(**params) if params else template
+
+
+class Phrase:
+    """Words that go inside a message, translated with it: what was checked (``"Line {line_no}: the
+    price"``), an English template with named values like a message's. As a value it reads as its
+    English text; a renderer that knows phrases translates it first."""
+
+    __slots__ = ("params", "template")
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        self.template = template
+        self.params = params
+
+    def __str__(self) -> str:
+        return _filled(self.template, self.params)
+
+    def __repr__(self) -> str:
+        return f"Phrase({str(self)!r})"
 
 
 class DomainError(Exception):
     """A request the POS's rules refuse; nothing has changed."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, /, **params: object) -> None:
+        self.template = message
+        self.params = params
+        self.message = _filled(message, params)
+        super().__init__(self.message)
 
 
 class InvalidInput(DomainError):
@@ -26,8 +54,15 @@ class ReturnTooLarge(DomainError):
         self, *, line_no: int, sold: str, already_returned: str, requested: str, remaining: str
     ) -> None:
         super().__init__(
-            f"Line {line_no}: {sold} sold, {already_returned} already returned, {requested} requested;"
-            f" at most {remaining} can be returned"
+            N_(
+                "Line {line_no}: {sold} sold, {already_returned} already returned, {requested} requested;"
+                " at most {remaining} can be returned"
+            ),
+            line_no=line_no,
+            sold=sold,
+            already_returned=already_returned,
+            requested=requested,
+            remaining=remaining,
         )
         self.line_no = line_no
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from osuite.core.i18n import N_
 from osuite.core.money import format_money
 from osuite.pos.domain.checks import check_money
-from osuite.pos.domain.errors import InvalidInput, Overpayment
+from osuite.pos.domain.errors import InvalidInput, Overpayment, Phrase
 
 CASH = "cash"
 
@@ -28,9 +29,9 @@ class Tender:
     payment_type: str | None = None
 
     def __post_init__(self) -> None:
-        check_money(self.amount, f"The {self.method} payment")
+        check_money(self.amount, Phrase(N_("The {method} payment"), method=self.method))
         if self.amount == 0:
-            raise InvalidInput(f"A {self.method} payment must be more than zero")
+            raise InvalidInput(N_("A {method} payment must be more than zero"), method=self.method)
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,25 @@ class PaymentStatus:
 
 def payment_status(total: int, tenders: Sequence[Tender]) -> PaymentStatus:
     """Where paying ``total`` stands after ``tenders``; refuses a non-cash payment above what is due."""
-    check_money(total, "The receipt total")
+    check_money(total, Phrase(N_("The receipt total")))
     tendered = 0
     for tender in tenders:
         due = max(total - tendered, 0)
         if tender.method != CASH and tender.amount > due:
             if due == 0:
                 raise Overpayment(
-                    f"Nothing is due any more: the {tender.method} payment of"
-                    f" {format_money(tender.amount)} cannot be taken"
+                    N_("Nothing is due any more: the {method} payment of {amount} cannot be taken"),
+                    method=tender.method,
+                    amount=format_money(tender.amount),
                 )
             raise Overpayment(
-                f"A {tender.method} payment of {format_money(tender.amount)} is more than the"
-                f" {format_money(due)} still due; only cash can be more (the rest is given back as change)"
+                N_(
+                    "A {method} payment of {amount} is more than the {due} still due; only cash can be"
+                    " more (the rest is given back as change)"
+                ),
+                method=tender.method,
+                amount=format_money(tender.amount),
+                due=format_money(due),
             )
         tendered += tender.amount
     return PaymentStatus(

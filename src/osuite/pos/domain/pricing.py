@@ -32,9 +32,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from osuite.core.i18n import N_
 from osuite.core.money import line_amount, percent_of, spread
 from osuite.pos.domain.checks import check_money, check_quantity
-from osuite.pos.domain.errors import InvalidInput
+from osuite.pos.domain.errors import InvalidInput, Phrase
 from osuite.pos.domain.promotions import (
     AMOUNT_OFF,
     LINE_KINDS,
@@ -54,21 +55,24 @@ class ManualDiscount:
 
     def __post_init__(self) -> None:
         if (self.percent is None) == (self.amount is None):
-            raise InvalidInput("A manual discount is either a percent or an amount, not both or neither")
+            raise InvalidInput(N_("A manual discount is either a percent or an amount, not both or neither"))
         percent = self.percent
         if percent is not None and not (
             isinstance(percent, Decimal) and percent.is_finite() and 0 < percent <= 100
         ):
-            raise InvalidInput(f"A discount of {percent}% is not possible: give more than 0 and at most 100")
+            raise InvalidInput(
+                N_("A discount of {percent} is not possible: give more than 0 and at most 100"),
+                percent=f"{percent}%",
+            )
         if self.amount is not None:
-            check_money(self.amount, "A discount amount")
+            check_money(self.amount, Phrase(N_("A discount amount")))
 
     @classmethod
     def of_percent(cls, percent: Decimal | str | int) -> ManualDiscount:
         try:
             return cls(percent=Decimal(percent))
         except InvalidOperation:
-            raise InvalidInput(f"{percent!r} is not a percent") from None
+            raise InvalidInput(N_("{percent} is not a percent"), percent=repr(percent)) from None
 
     @classmethod
     def of_amount(cls, amount: int) -> ManualDiscount:
@@ -94,8 +98,8 @@ class SaleLine:
     manual_discount: ManualDiscount | None = None
 
     def __post_init__(self) -> None:
-        check_quantity(self.quantity, f"Line {self.line_no}: the quantity")
-        check_money(self.price, f"Line {self.line_no}: the price")
+        check_quantity(self.quantity, Phrase(N_("Line {line_no}: the quantity"), line_no=self.line_no))
+        check_money(self.price, Phrase(N_("Line {line_no}: the price"), line_no=self.line_no))
         if not isinstance(self.category_ids, frozenset):
             object.__setattr__(self, "category_ids", frozenset(self.category_ids))
 
@@ -160,7 +164,7 @@ def price_receipt(
     seen: set[int] = set()
     for line in lines:
         if line.line_no in seen:
-            raise InvalidInput(f"Line number {line.line_no} appears twice on the receipt")
+            raise InvalidInput(N_("Line number {line_no} appears twice on the receipt"), line_no=line.line_no)
         seen.add(line.line_no)
     running = [p for p in promotions if p.runs_at(store_id, moment)]
     line_rules = sorted((p for p in running if p.kind in LINE_KINDS), key=_by_id)

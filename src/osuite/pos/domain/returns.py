@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from osuite.core.i18n import N_
 from osuite.core.money import format_money, spread
 from osuite.pos.domain.checks import check_money, check_quantity, quantity_text
-from osuite.pos.domain.errors import InvalidInput, RefundTooLarge, ReturnTooLarge
+from osuite.pos.domain.errors import InvalidInput, Phrase, RefundTooLarge, ReturnTooLarge
 
 CASH = "cash"
 
@@ -38,15 +39,26 @@ class SoldLine:
     returned_amount: int = 0
 
     def __post_init__(self) -> None:
-        check_quantity(self.quantity, f"Line {self.line_no}: the quantity sold")
-        check_money(self.amount, f"Line {self.line_no}: the amount paid")
-        check_quantity(self.returned_quantity, f"Line {self.line_no}: the quantity returned", allow_zero=True)
-        check_money(self.returned_amount, f"Line {self.line_no}: the amount refunded")
+        line_no = self.line_no
+        check_quantity(self.quantity, Phrase(N_("Line {line_no}: the quantity sold"), line_no=line_no))
+        check_money(self.amount, Phrase(N_("Line {line_no}: the amount paid"), line_no=line_no))
+        check_quantity(
+            self.returned_quantity,
+            Phrase(N_("Line {line_no}: the quantity returned"), line_no=line_no),
+            allow_zero=True,
+        )
+        check_money(self.returned_amount, Phrase(N_("Line {line_no}: the amount refunded"), line_no=line_no))
         if self.returned_quantity > self.quantity or self.returned_amount > self.amount:
             raise InvalidInput(
-                f"Line {self.line_no}: earlier returns took back {quantity_text(self.returned_quantity)}"
-                f" for {format_money(self.returned_amount)}, more than the {quantity_text(self.quantity)}"
-                f" sold for {format_money(self.amount)}"
+                N_(
+                    "Line {line_no}: earlier returns took back {returned} for {refunded}, more than the"
+                    " {sold} sold for {paid}"
+                ),
+                line_no=line_no,
+                returned=quantity_text(self.returned_quantity),
+                refunded=format_money(self.returned_amount),
+                sold=quantity_text(self.quantity),
+                paid=format_money(self.amount),
             )
 
     @property
@@ -60,7 +72,7 @@ class SoldLine:
 
 def line_refund(line: SoldLine, quantity: Decimal) -> int:
     """What returning ``quantity`` of ``line`` refunds, in kopecks; refuses more than remains."""
-    check_quantity(quantity, f"Line {line.line_no}: the quantity to return")
+    check_quantity(quantity, Phrase(N_("Line {line_no}: the quantity to return"), line_no=line.line_no))
     if quantity > line.remaining_quantity:
         raise ReturnTooLarge(
             line_no=line.line_no,
@@ -86,12 +98,17 @@ class OriginalPayment:
     change: int = 0
 
     def __post_init__(self) -> None:
-        check_money(self.amount, f"The {self.payment_type} payment")
-        check_money(self.change, f"The change on the {self.payment_type} payment")
+        check_money(self.amount, Phrase(N_("The {payment_type} payment"), payment_type=self.payment_type))
+        check_money(
+            self.change,
+            Phrase(N_("The change on the {payment_type} payment"), payment_type=self.payment_type),
+        )
         if self.change > self.amount:
             raise InvalidInput(
-                f"The change {format_money(self.change)} on the {self.payment_type} payment is more than"
-                f" the {format_money(self.amount)} tendered"
+                N_("The change {change} on the {payment_type} payment is more than the {tendered} tendered"),
+                change=format_money(self.change),
+                payment_type=self.payment_type,
+                tendered=format_money(self.amount),
             )
 
     @property
@@ -118,7 +135,7 @@ def refund_payments(
     through it. The parts come in the order the payment types first appear; types giving nothing back
     are left out.
     """
-    check_money(refund, "The refund")
+    check_money(refund, Phrase(N_("The refund")))
     earlier = already_refunded or {}
     methods: dict[str, str] = {}
     paid: dict[str, int] = {}
@@ -130,9 +147,14 @@ def refund_payments(
     if refund > can_give:
         given = sum(min(earlier.get(code, 0), paid[code]) for code in paid)
         raise RefundTooLarge(
-            f"A refund of {format_money(refund)} is more than the {format_money(can_give)} the receipt's"
-            f" payments can still give back (paid {format_money(sum(paid.values()))},"
-            f" already refunded {format_money(given)})"
+            N_(
+                "A refund of {refund} is more than the {can_give} the receipt's payments can still give"
+                " back (paid {paid}, already refunded {refunded})"
+            ),
+            refund=format_money(refund),
+            can_give=format_money(can_give),
+            paid=format_money(sum(paid.values())),
+            refunded=format_money(given),
         )
     non_cash = [code for code in paid if methods[code] != CASH]
     cash = [code for code in paid if methods[code] == CASH]

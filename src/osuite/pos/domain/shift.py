@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal, get_args
 
+from osuite.core.i18n import N_
 from osuite.core.money import format_money
 from osuite.pos.domain.checks import check_money
-from osuite.pos.domain.errors import InvalidInput, NotEnoughCash
+from osuite.pos.domain.errors import InvalidInput, NotEnoughCash, Phrase
 
 SHIFT_LIMIT: Final = timedelta(hours=24)
 
@@ -48,8 +49,8 @@ class DrawerMovement:
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(DrawerKind):
-            raise InvalidInput(f"{self.kind!r} is not a kind of cash movement")
-        check_money(self.amount, f"The {self.kind} amount")
+            raise InvalidInput(N_("{kind} is not a kind of cash movement"), kind=repr(self.kind))
+        check_money(self.amount, Phrase(N_("The {kind} amount"), kind=self.kind))
 
 
 def cash_in_drawer(movements: Iterable[DrawerMovement]) -> int:
@@ -59,18 +60,21 @@ def cash_in_drawer(movements: Iterable[DrawerMovement]) -> int:
 
 def check_cash_out(*, in_drawer: int, amount: int) -> None:
     """Refuse taking ``amount`` out of a drawer holding ``in_drawer``."""
-    check_money(amount, "The amount to take out")
+    check_money(amount, Phrase(N_("The amount to take out")))
     if amount > in_drawer:
         raise NotEnoughCash(
-            f"Cannot take out {format_money(amount)}: the drawer holds only {format_money(max(in_drawer, 0))}"
+            N_("Cannot take out {amount}: the drawer holds only {in_drawer}"),
+            amount=format_money(amount),
+            in_drawer=format_money(max(in_drawer, 0)),
         )
 
 
 def check_cash_refund(*, in_drawer: int, amount: int) -> None:
     """Refuse paying ``amount`` back in cash from a drawer holding ``in_drawer``."""
-    check_money(amount, "The cash refund")
+    check_money(amount, Phrase(N_("The cash refund")))
     if amount > in_drawer:
         raise NotEnoughCash(
-            f"Cannot refund {format_money(amount)} in cash: the drawer holds only"
-            f" {format_money(max(in_drawer, 0))}; put cash in first"
+            N_("Cannot refund {amount} in cash: the drawer holds only {in_drawer}; put cash in first"),
+            amount=format_money(amount),
+            in_drawer=format_money(max(in_drawer, 0)),
         )
