@@ -479,14 +479,16 @@ def _enroll(folder: Path, dataserver: Program, name: str, prepared: Prepared) ->
 
 
 def _catalog_reached(till: Program, timeout: float = STARTUP_SECONDS) -> None:
-    """A cashier can log in: the users (and with them the catalog's first pages) reached the till."""
+    """A cashier can log in on the till's screen and gets the sale screen: the users (and with them
+    the catalog's first pages) reached the till, and the screen works."""
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.post(f"{till.url}/api/v1/session", json={"pin": "1111"}, timeout=5.0).status_code == 200:
-                return
+            with httpx.Client(base_url=till.url, timeout=5.0, follow_redirects=True) as browser:
+                if 'id="scan"' in browser.post("/login", data={"pin": "1111"}).text:
+                    return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
@@ -566,7 +568,8 @@ def summary(data_dir: Path, dataserver: Program, prepared: Prepared, tills: list
             line
             for till in tills
             for line in (
-                f"  {till.title}:  {till.url}",
+                f"  {till.title}:  {till.url}/  (экран кассира / cashier's screen, PIN 1111)",
+                f"    Дисплей покупателя / customer display:  {till.url}/customer",
                 f"    API, документация / API docs:  {till.url}/docs  (вход / log in: POST /api/v1/session "
                 '{"pin": "1111"})',
                 f"    Журнал / log:                  {till.log}",

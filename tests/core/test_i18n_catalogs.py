@@ -158,6 +158,19 @@ def test_render_translates_first_then_fills_in_the_values() -> None:
     assert render(russian, "No values {here}", {}) == "No values {here}"
 
 
+def test_a_phrase_inside_a_message_is_translated_with_it() -> None:
+    from osuite.pos.domain.errors import Phrase
+
+    russian = compiled(
+        {"{what} is negative": "{what}: отрицательное значение", "Line {n}: the price": "Строка {n}: цена"}
+    )
+    shown = render(russian, "{what} is negative", {"what": Phrase("Line {n}: the price", n=3)})
+    assert shown == "Строка 3: цена: отрицательное значение"
+    assert render(NullTranslations(), "{what} is negative", {"what": Phrase("Line {n}: the price", n=3)}) == (
+        "Line 3: the price is negative"
+    )
+
+
 def test_a_refusal_of_the_pos_reads_in_russian() -> None:
     from osuite.pos.receipts import NeedsAgeCheck
 

@@ -65,6 +65,16 @@ def translations(package: str, language: str) -> gettext.NullTranslations:
 
 
 def render(translation: gettext.NullTranslations, message: str, params: Mapping[str, object]) -> str:
-    """``message`` translated, with its named values filled in."""
+    """``message`` translated, with its named values filled in; a value that is itself a phrase (it has
+    a ``template`` and ``params``, like "Line 3: the price") is translated the same way."""
     translated = translation.gettext(message)
-    return translated.format(**params) if params else translated
+    if not params:
+        return translated
+    return translated.format(**{name: _word(translation, value) for name, value in params.items()})
+
+
+def _word(translation: gettext.NullTranslations, value: object) -> object:
+    template, params = getattr(value, "template", None), getattr(value, "params", None)
+    if isinstance(template, str) and isinstance(params, Mapping):
+        return render(translation, template, params)
+    return value

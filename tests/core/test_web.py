@@ -1,0 +1,42 @@
+"""Numbers on the screens, written the way each language writes them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from osuite.core.money import MAX_MONEY, parse_money
+from osuite.core.web import money, quantity, templates
+
+NBSP = "\u00a0"
+
+
+def test_money_in_russian_and_english() -> None:
+    assert money(123450, "ru") == f"1{NBSP}234,50"
+    assert money(123450, "en") == "1,234.50"
+    assert money(5, "ru") == "0,05"
+    assert money(-2500, "en") == "-25.00"
+    assert money(0, "ru") == "0,00"
+
+
+@given(st.integers(min_value=-MAX_MONEY, max_value=MAX_MONEY))
+def test_money_shown_in_russian_reads_back_as_the_same_kopecks(kopecks: int) -> None:
+    """What the cashier sees is what a cashier could type back: no rounding, no lost digits."""
+    assert parse_money(money(kopecks, "ru")) == kopecks
+
+
+def test_quantities_of_pieces_and_weights() -> None:
+    assert quantity("2.000", False, "ru") == "2"
+    assert quantity("1.500", False, "en") == "1.5"
+    assert quantity("1.234", True, "ru") == "1,234 кг"
+    assert quantity(Decimal("0.05"), True, "en") == "0.050 kg"
+    assert quantity("1200", False, "ru") == f"1{NBSP}200"
+
+
+def test_templates_speak_the_language_asked_for() -> None:
+    russian = templates("osuite.pos.ui", "ru").from_string("{{ _('Total') }} {{ 123450 | money }}")
+    english = templates("osuite.pos.ui", "en").from_string("{{ _('Total') }} {{ 123450 | money }}")
+    assert russian.render() == f"Итого 1{NBSP}234,50"
+    assert english.render() == "Total 1,234.50"
