@@ -269,7 +269,7 @@ async def pay(request: Request) -> Response:
     def take(pos: Pos, who: Cashier, form: FormData) -> Update:
         amount = _text(form, "amount")
         receipt = checkout.pay(pos, who, _text(form, "payment_type"), _money(amount) if amount else None)
-        return _after_payment(pos, receipt)
+        return _after_payment(request, receipt)
 
     return await act(request, take)
 
@@ -278,7 +278,7 @@ async def pay(request: Request) -> Response:
 async def remove_payment(request: Request, payment_id: str) -> Response:
     def remove(pos: Pos, who: Cashier, form: FormData) -> Update:
         checkout.remove_payment(pos, who, payment_id)
-        return _payment_dialog(pos)
+        return _payment_dialog(request)
 
     return await act(request, remove)
 
@@ -286,21 +286,20 @@ async def remove_payment(request: Request, payment_id: str) -> Response:
 @router.post("/ui/close")
 async def retry_close(request: Request) -> Response:
     def close(pos: Pos, who: Cashier, form: FormData) -> Update:
-        return _after_payment(pos, checkout.close(pos))
+        return _after_payment(request, checkout.close(pos))
 
     return await act(request, close)
 
 
-def _after_payment(pos: Pos, receipt: dict[str, Any]) -> Update:
+def _after_payment(request: Request, receipt: dict[str, Any]) -> Update:
     """A closed receipt shows the change to hand over; one still due keeps the payment dialog open."""
     if receipt["status"] == "closed":
         return Update("change", {"receipt": receipt})
-    return _payment_dialog(pos)
+    return _payment_dialog(request)
 
 
-def _payment_dialog(pos: Pos) -> Update:
-    with pos.db.read() as conn:
-        return Update("payment", {"payment_types": catalog.payment_types(conn)})
+def _payment_dialog(request: Request) -> Update:
+    return Update("payment", screen.dialog_values(request, "payment", {}))
 
 
 @router.post("/ui/hold")
@@ -366,7 +365,7 @@ async def return_line(request: Request) -> Response:
 @router.post("/ui/refund")
 async def refund(request: Request) -> Response:
     def pay_back(pos: Pos, who: Cashier, form: FormData) -> Update:
-        return _after_payment(pos, returns.refund(pos, who))
+        return _after_payment(request, returns.refund(pos, who))
 
     return await act(request, pay_back)
 

@@ -172,7 +172,7 @@ def dialog_values(request: Request, dialog: str, form: FormData | Mapping[str, A
     """What a dialog needs besides the till's state: when it opens, and when it is shown again after a
     refusal (with what the cashier had typed)."""
     pos = pos_of(request)
-    values = {k: v for k, v in form.items() if k != "supervisor_pin"}
+    values: dict[str, Any] = {k: v for k, v in form.items() if k != "supervisor_pin"}
     with pos.db.read() as conn:
         if dialog == "return":
             number = str(form.get("number") or "")
@@ -182,7 +182,9 @@ def dialog_values(request: Request, dialog: str, form: FormData | Mapping[str, A
         elif dialog == "held":
             values["held"] = receipts.held(conn)
         elif dialog == "payment":
-            values["payment_types"] = catalog.payment_types(conn)
+            kinds = catalog.payment_types(conn)
+            values["payment_types"] = kinds
+            values["payment_names"] = {kind["code"]: kind["name"] for kind in kinds}
         elif dialog == "quantity":
             receipt = receipts.editable(conn)
             line_no = str(form.get("line_no") or "")
