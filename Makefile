@@ -6,11 +6,18 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PG_URL ?= $(or $(OSUITE_TEST_PG_URL),postgresql://postgres@127.0.0.1:5432/test)
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-sqlite test-pg lint fmt bench clean
+.PHONY: setup chromium demo test test-sqlite test-pg lint fmt bench clean
 
 setup:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
 	@$$(command -v uv || echo $(UV)) sync --frozen --quiet
+
+# The UI tests (tests/ui) drive Debian's Chromium through Playwright; Playwright's own browser
+# downloads are never used. Installed with apt when missing (through sudo when not root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null 2>&1; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 demo: setup
 	$$(command -v uv || echo $(UV)) run --frozen osuite demo
@@ -23,14 +30,15 @@ lint: setup
 
 test: lint test-sqlite test-pg
 
-test-sqlite: setup
+test-sqlite: setup chromium
 	OSUITE_TEST_PG_URL= .venv/bin/pytest $(PYTEST_ARGS)
 
-# The whole suite again on PostgreSQL, when a server answers (CI always has one).
+# The whole suite again on PostgreSQL, when a server answers (CI always has one); not the UI tests, as
+# the till's own database is always SQLite.
 test-pg: setup
 	@if .venv/bin/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== the suite on PostgreSQL ($(PG_URL)) =="; \
-		OSUITE_TEST_PG_URL=$(PG_URL) .venv/bin/pytest $(PYTEST_ARGS); \
+		OSUITE_TEST_PG_URL=$(PG_URL) .venv/bin/pytest --ignore=tests/ui $(PYTEST_ARGS); \
 	else echo "== PostgreSQL not reachable at $(PG_URL): suite ran on SQLite only =="; fi
 
 fmt: setup
