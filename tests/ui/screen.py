@@ -52,6 +52,9 @@ class Goods:
                 names.add(p.name)
                 self.pieces.append(p)
         self.weighed = [p for p in catalog.weighted if _plain(p)]
+        self.age_restricted = next(
+            p for p in catalog.all if p.age_limit and p.barcodes and p.price <= 2000_00
+        )
 
     def piece(self, n: int) -> SampleProduct:
         return self.pieces[n % len(self.pieces)]

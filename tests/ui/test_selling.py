@@ -131,6 +131,40 @@ def test_a_weighed_product_by_its_own_code_asks_for_the_weight(page: Page, url: 
     expect(page.locator(SCAN)).to_be_focused()
 
 
+def test_the_quantity_of_the_last_line_is_changed_with_f2(page: Page, url: str) -> None:
+    tea = GOODS.piece(6)
+    login(page, url)
+    sell(page, tea)
+    page.keyboard.press("F2")
+    asking = dialog(page, "quantity")
+    expect(asking).to_contain_text(tea.name)
+    field = asking.locator('input[name="quantity"]')
+    expect(field).to_be_focused()
+    expect(field).to_have_value("1")
+    keys(page, "3\n")
+    expect(dialog(page, "quantity")).to_have_count(0)
+    expect(lines(page)).to_have_count(1)
+    expect(lines(page).first.locator(".qty")).to_have_text(re.compile(r"^\s*3\s*$"))
+    expect(lines(page).first.locator(".amount")).to_have_text(money_text(3 * tea.price))
+    expect(page.locator("#total")).to_have_text(money_text(3 * tea.price))
+
+
+def test_an_age_restricted_product_asks_to_check_the_age(page: Page, url: str) -> None:
+    wine = GOODS.age_restricted
+    login(page, url)
+    scan(page, Goods.code(wine))
+    asking = dialog(page, "age")
+    expect(asking).to_be_visible()
+    expect(asking).to_contain_text(f"{wine.age_limit}+")
+    expect(lines(page)).to_have_count(0)
+    shot(page, "age")
+    asking.locator('button[data-action="confirm-age"]').click()
+    expect(dialog(page, "age")).to_have_count(0)
+    expect(lines(page)).to_have_count(1)
+    expect(lines(page).first.locator(".name")).to_have_text(named(wine))
+    expect(page.locator("#total")).to_have_text(money_text(wine.price))
+
+
 def test_a_product_found_by_part_of_its_name(page: Page, url: str) -> None:
     wanted = GOODS.piece(1)  # "Пастила яблочная Коломенское 300 г"
     query = " ".join(wanted.name.split()[:2]).lower()
