@@ -118,6 +118,22 @@ def test_the_selected_line_is_the_one_voided(page: Page, url: str) -> None:
     expect(page.locator("#total")).to_have_text(money_text(total - second.price))
 
 
+def test_a_pin_typed_at_once_by_a_card_reader_is_taken_and_never_put_in_the_address(
+    page: Page, url: str
+) -> None:
+    """A supervisor's card reader types the PIN and Enter the instant the dialog appears."""
+    login(page, url)
+    products = [GOODS.piece(20 + n) for n in range(3)]
+    sell(page, *products)
+    for n in (2, 1, 0):
+        page.keyboard.press("F4")
+        expect(dialog(page, "approval").locator('input[name="supervisor_pin"]')).to_be_focused()
+        page.keyboard.type("9999\n")  # no pause: as fast as a reader
+        expect(lines(page).nth(n)).to_have_class(has_class("voided"))
+        expect(dialog(page, "approval")).to_have_count(0)
+        assert "9999" not in page.url, page.url
+
+
 def test_cancelling_the_receipt_asks_a_supervisor_and_empties_it(page: Page, url: str) -> None:
     login(page, url)
     sell(page, GOODS.piece(20))

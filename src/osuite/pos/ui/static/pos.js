@@ -13,6 +13,8 @@
   }
 
   function refocus() {
+    const open = dialog();
+    if (open) htmx.process(open); // a field typed into at once must already do what its attributes say
     const target = focusTarget();
     if (target && document.activeElement !== target) {
       target.focus();
@@ -133,6 +135,16 @@
     }
   }
 
+  // A form htmx has not taken over yet (typed into and submitted within milliseconds of appearing)
+  // must not fall back to the browser's own submit, which would put a PIN in the address bar.
+  function onSubmit(event) {
+    const form = event.target;
+    if (event.defaultPrevented || !form.matches("[hx-post], [hx-get]") || form.id === "scan-form") return;
+    event.preventDefault();
+    htmx.process(form);
+    htmx.trigger(form, "submit");
+  }
+
   function onClick(event) {
     const target = event.target;
     if (target.closest("[data-action=close-dialog], [data-action=next]")) {
@@ -165,6 +177,7 @@
     if (form) form.addEventListener("submit", onScanSubmit);
     document.addEventListener("keydown", onKey);
     document.addEventListener("click", onClick);
+    document.addEventListener("submit", onSubmit);
     document.body.addEventListener("htmx:afterSettle", function (event) {
       if (event.target.id !== "status") refocus();
       if (!dialog()) pump();
