@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PG_URL ?= $(or $(OSUITE_TEST_PG_URL),postgresql://postgres@127.0.0.1:5432/test)
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium demo test test-sqlite test-pg lint fmt bench clean
+.PHONY: setup chromium demo test test-sqlite test-pg lint fmt messages bench clean
 
 setup:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
@@ -44,6 +44,16 @@ test-pg: setup
 fmt: setup
 	.venv/bin/ruff format src tests bench
 	.venv/bin/ruff check --fix src tests bench
+
+# Bring the Russian catalogs up to date with the code and templates: new messages arrive empty (translate
+# them; tests/core/test_i18n_catalogs.py lists what is missing), removed ones go. The POS keeps two:
+# errors.po for the engine's refusals, ui.po for the screen. No compile step: catalogs load as .po.
+messages: setup
+	@mkdir -p var
+	.venv/bin/pybabel extract -F babel.cfg -k N_ --ignore-dirs ui --no-location -w 100 -o var/pos-errors.pot src/osuite/pos
+	.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location -w 100 -o var/pos-ui.pot src/osuite/pos/ui
+	.venv/bin/pybabel update -i var/pos-errors.pot -d src/osuite/pos/locale -D errors -l ru -N --ignore-obsolete -w 100
+	.venv/bin/pybabel update -i var/pos-ui.pot -d src/osuite/pos/locale -D ui -l ru -N --ignore-obsolete -w 100
 
 bench: setup
 	.venv/bin/python -m bench.ingest
