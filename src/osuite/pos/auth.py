@@ -19,7 +19,7 @@ from osuite.core.i18n import N_
 from osuite.core.security import new_token, token_digest, verify_secret
 from osuite.pos import catalog
 from osuite.pos import tables as t
-from osuite.pos.errors import Invalid, NeedsApproval, NotLoggedIn
+from osuite.pos.errors import NeedsApproval, NotLoggedIn, WrongSupervisorPin
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def authorize(
         raise NeedsApproval(permission, action)
     supervisor_id = user_by_pin(conn, supervisor_pin)
     if supervisor_id is None:
-        raise Invalid(N_("Wrong supervisor PIN: nothing was done"))
+        raise WrongSupervisorPin(N_("Wrong supervisor PIN: nothing was done"))
     if permission not in catalog.permissions_of(conn, supervisor_id):
         raise NeedsApproval(
             permission,

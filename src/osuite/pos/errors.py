@@ -31,6 +31,10 @@ class Invalid(PosError):
     kind = "invalid"
 
 
+class WrongSupervisorPin(Invalid):
+    """A supervisor's PIN that belongs to nobody: the screen asks for it again."""
+
+
 class NotFound(PosError):
     status = 404
     kind = "not_found"

@@ -22,7 +22,7 @@ from osuite.core.web import templates
 from osuite.pos import api, catalog, receipts, returns
 from osuite.pos.auth import Cashier, session
 from osuite.pos.context import Pos
-from osuite.pos.errors import DeviceFailed, Invalid, NeedsApproval, NotLoggedIn, PosError
+from osuite.pos.errors import DeviceFailed, Invalid, NeedsApproval, NotLoggedIn, PosError, WrongSupervisorPin
 from osuite.pos.receipts import NeedsAgeCheck, NeedsWeight
 
 SESSION_COOKIE = "pos_session"
@@ -143,7 +143,7 @@ def refusal(
     asked = {k: str(v) for k, v in form.items() if k not in ("supervisor_pin", "age_confirmed")}
     repeat = {"action": request.url.path, "fields": asked}
     text = message_of(request, exc)
-    if isinstance(exc, NeedsApproval) or (isinstance(exc, Invalid) and form.get("supervisor_pin")):
+    if isinstance(exc, NeedsApproval | WrongSupervisorPin):
         tried = bool(form.get("supervisor_pin"))
         return update(
             request, who, Update("approval", {**repeat, "error": text if tried else "", "ask": text})
