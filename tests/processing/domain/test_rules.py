@@ -272,7 +272,7 @@ def test_the_lines_accruals_add_up_exactly_to_the_receipts(
     program, lines, payments = case
     earned = accrual(program, lines, payments)
     assert sum(la.points for la in earned.lines) == earned.total
-    exact = sum(Decimal(la.base) * la.percent / 100 for la in earned.lines)
+    exact = sum((Decimal(la.base) * la.percent / 100 for la in earned.lines), Decimal(0))
     assert abs(earned.total - exact) <= Decimal("0.5")
     points = sum(p.amount for p in payments if p.method == "bonus")
     earning = sum(p.amount for p in payments if program.earns_with(p.method))
