@@ -54,6 +54,7 @@ center whose clock runs ahead). Balances at ``as_of``: ``active`` (net of any de
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -395,26 +396,35 @@ class _Replay:
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
         self.boxes: dict[str, _Box] = {}
+        self.spendable: dict[str, _Box] = {}  # active, not expired, something left: what a debit takes from
+        self.queue: list[tuple[tuple[bool, datetime, datetime, str], str]] = []  # the same, expiring first
         self.debt = 0
         self.expiries: list[Movement] = []
 
-    def open_boxes(self) -> list[_Box]:
-        return sorted(
-            (b for b in self.boxes.values() if b.active and not b.ended and b.remaining > 0), key=_edf
-        )
+    def activate(self, box: _Box) -> None:
+        box.active = True
+        if box.remaining and not box.ended:
+            self.spendable[box.movement.id] = box
+            heapq.heappush(self.queue, (_edf(box), box.movement.id))
+        self.pay_debt()
+
+    def draw(self, box: _Box, amount: int) -> int:
+        part = min(amount, box.remaining)
+        box.remaining -= part
+        if not box.remaining:
+            self.spendable.pop(box.movement.id, None)
+        return amount - part
 
     def take(self, amount: int, *, first: str | None = None) -> None:
         own = self.boxes.get(first) if first is not None else None
         if own is not None and not own.ended:
-            part = min(amount, own.remaining)
-            own.remaining -= part
-            amount -= part
-        for box in self.open_boxes():
-            if amount == 0:
-                break
-            part = min(amount, box.remaining)
-            box.remaining -= part
-            amount -= part
+            amount = self.draw(own, amount)
+        while amount and self.queue:
+            box = self.spendable.get(self.queue[0][1])
+            if box is None:  # drawn empty or expired since it was queued
+                heapq.heappop(self.queue)
+                continue
+            amount = self.draw(box, amount)
         self.debt += amount
 
     def pay_debt(self) -> None:
@@ -425,6 +435,7 @@ class _Replay:
     def expire(self, box: _Box) -> None:
         lot = box.movement
         box.expired, box.remaining, box.ended = box.remaining, 0, True
+        self.spendable.pop(lot.id, None)
         if box.expired and lot.expires_at is not None:
             self.expiries.append(
                 Movement(
@@ -441,9 +452,8 @@ class _Replay:
     def apply(self, m: Movement) -> None:
         if m.makes_lot:
             box = self.boxes[m.id] = _Box(m)
-            box.active = m.lot_activates_at <= m.occurred_at
-            if box.active:
-                self.pay_debt()
+            if m.lot_activates_at <= m.occurred_at:
+                self.activate(box)
         elif m.kind in (Kind.REDEMPTION, Kind.ADJUSTMENT):
             self.take(-m.amount)
         elif m.kind == Kind.REVERSAL:
@@ -495,8 +505,7 @@ def derive(movements: Iterable[Movement], *, as_of: datetime, account_id: str | 
         if phase == _MOVE:
             replay.apply(m)
         elif phase == _ACTIVATE:
-            replay.boxes[movement_id].active = True
-            replay.pay_debt()
+            replay.activate(replay.boxes[movement_id])
         else:
             replay.expire(replay.boxes[movement_id])
 
