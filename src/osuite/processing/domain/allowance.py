@@ -33,6 +33,16 @@ subordinate stay out of the others' reach until it has spent them or given them 
 sync, and the root lends them out like any other points. (Spending them at once would be safe only if
 the subordinate knew which of its credits the root had not counted yet; the activation delay of most
 programs makes the wait moot, and gift cards sold at a cut-off store wait for the link.)
+
+**Holds and commits.** A hold at a subordinate lasts no longer than grants that cover it
+(``until``), so its commit finds them still usable; a commit is checked with its own hold let go
+(``releasing``). Every spend is also checked against the account as the center's own journal shows it
+(:mod:`~osuite.processing.domain.transactions`), which is never less safe.
+
+**Returns are not spending.** A reversal (a return taking back its accrual) is not bounded by
+allowances: it takes what the recording center sees. If another center let the customer spend those
+very points while the two were apart, the merged journal leaves the account owing them (a debt the next
+points pay) — the one way an account goes below zero, and not through anything spent.
 """
 
 from __future__ import annotations
