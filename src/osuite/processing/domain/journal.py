@@ -97,11 +97,6 @@ def expiry_id(lot_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"expiry/{lot_id}"))
 
 
-def derived_id(purpose: str, of: str) -> str:
-    """A deterministic id for a movement any center may write about ``of`` (``purpose`` tells which)."""
-    return str(uuid.uuid5(_NAMESPACE, f"{purpose}/{of}"))
-
-
 @dataclass(frozen=True)
 class Movement:
     """One entry of an account's journal; see the module's table for what each kind carries.
