@@ -8,6 +8,7 @@ from osuite.dataserver.cli import app as dataserver_app
 from osuite.demo import demo
 from osuite.devices.cli import app as devices_app
 from osuite.pos.cli import app as pos_app
+from osuite.processing.cli import app as processing_app
 
 app = typer.Typer(
     help=(
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(dataserver_app, name="dataserver")
 app.add_typer(devices_app, name="devices")
 app.add_typer(pos_app, name="pos")
+app.add_typer(processing_app, name="processing")
 app.command(name="demo")(demo)
 
 
