@@ -3,15 +3,17 @@ HTTP API with an administrator's key and a POS's key."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from osuite.core.ids import new_id
-from osuite.processing import access
+from osuite.processing import access, tables
 from osuite.processing.context import Processing
 
 
@@ -113,6 +115,18 @@ class Center:
 
     def journal(self, account_id: str) -> list[dict[str, Any]]:
         return ok(self.admin("GET", f"/api/v1/accounts/{account_id}/journal"))["movements"]  # type: ignore[no-any-return]
+
+
+def published(p: Processing, timeout: float = 10.0) -> None:
+    """Wait until every movement stored is in the change log (the publisher thread may be at it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        p.publisher.drain(p)
+        with p.db.read() as conn:
+            if conn.execute(select(tables.unpublished.c.id)).first() is None:
+                return
+        assert time.monotonic() < deadline, "movements were not published"
+        time.sleep(0.02)
 
 
 def tx() -> str:

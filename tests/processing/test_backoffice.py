@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from osuite.processing import tables
-from tests.processing.support import Center, line, ok, refused, tx
+from tests.processing.support import Center, line, ok, published, refused, tx
 
 
 def test_customers_are_added_changed_and_found_by_phone(center: Center) -> None:
@@ -139,6 +139,7 @@ def test_programs_are_versioned_and_checked_by_the_rules(center: Center) -> None
 
 def test_the_root_publishes_what_changes_in_its_change_log(center: Center) -> None:
     account = center.bonus_card("100", points=500)
+    published(center.p)  # movements follow a moment later, in batches
     with center.p.db.read() as conn:
         c = tables.center.changes.c
         entities = conn.execute(select(c.entity, c.key).order_by(c.seq)).all()

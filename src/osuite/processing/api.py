@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from osuite.core.http import Principal, Problem
 from osuite.processing import access, accounts, importer, programs, service
-from osuite.processing.context import Admin, Center, Reader, Till
+from osuite.processing.context import POS, Admin, Center, Reader
 from osuite.processing.wire import (
     AccountRead,
     AccrueAnswer,
@@ -73,6 +75,27 @@ def _actor(who: Principal, given: str = "") -> str:
     return given.strip() or who.name or who.id
 
 
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def _till(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The POS's token, checked in the event loop: the authenticator keeps what it found for a few
+    seconds, so this costs a dictionary look-up on all but one call in a while, and the transaction
+    itself is the only trip to the thread pool."""
+    if credentials is None or not credentials.credentials:
+        raise Problem(401, "Unauthorized", "send a bearer token in the Authorization header")
+    principal = request.app.state.authenticate(credentials.credentials)
+    if principal is None:
+        raise Problem(401, "Unauthorized", "the token is unknown or was revoked")
+    principal.require(POS)
+    return principal  # type: ignore[no-any-return]
+
+
+PosTill = Annotated[Principal, Depends(_till)]
+
+
 # --- the POS ------------------------------------------------------------------------------------------
 
 
@@ -83,8 +106,8 @@ def _actor(who: Principal, given: str = "") -> str:
     summary="A card: its customer, balance, what points can pay of this receipt, the discount level",
     responses=_POS_REFUSALS,
 )
-def lookup(body: LookupRequest, _who: Till, p: Center) -> Response:
-    return _answer(service.lookup(p, body))
+async def lookup(body: LookupRequest, _who: PosTill, p: Center) -> Response:
+    return _answer(await run_in_threadpool(service.lookup, p, body))
 
 
 @router.post(
@@ -94,8 +117,8 @@ def lookup(body: LookupRequest, _who: Till, p: Center) -> Response:
     summary="Reserve points for an open receipt (they count against the balance until the hold ends)",
     responses=_POS_REFUSALS,
 )
-def hold(body: HoldRequest, _who: Till, p: Center) -> Response:
-    return _answer(*service.hold(p, body))
+async def hold(body: HoldRequest, _who: PosTill, p: Center) -> Response:
+    return _answer(*await run_in_threadpool(service.hold, p, body))
 
 
 @router.post(
@@ -105,8 +128,8 @@ def hold(body: HoldRequest, _who: Till, p: Center) -> Response:
     summary="Spend at most what a hold reserved, and close it",
     responses=_POS_REFUSALS,
 )
-def commit(body: CommitRequest, _who: Till, p: Center) -> Response:
-    return _answer(*service.commit(p, body))
+async def commit(body: CommitRequest, _who: PosTill, p: Center) -> Response:
+    return _answer(*await run_in_threadpool(service.commit, p, body))
 
 
 @router.post(
@@ -116,8 +139,8 @@ def commit(body: CommitRequest, _who: Till, p: Center) -> Response:
     summary="Let a hold go",
     responses=_POS_REFUSALS,
 )
-def cancel(body: CancelRequest, _who: Till, p: Center) -> Response:
-    return _answer(*service.cancel(p, body))
+async def cancel(body: CancelRequest, _who: PosTill, p: Center) -> Response:
+    return _answer(*await run_in_threadpool(service.cancel, p, body))
 
 
 @router.post(
@@ -127,8 +150,8 @@ def cancel(body: CancelRequest, _who: Till, p: Center) -> Response:
     summary="Points a closed receipt earns (once per receipt)",
     responses=_POS_REFUSALS,
 )
-def accrue(body: AccrueRequest, _who: Till, p: Center) -> Response:
-    return _answer(*service.accrue_receipt(p, body))
+async def accrue(body: AccrueRequest, _who: PosTill, p: Center) -> Response:
+    return _answer(*await run_in_threadpool(service.accrue_receipt, p, body))
 
 
 @router.post(
@@ -138,8 +161,8 @@ def accrue(body: AccrueRequest, _who: Till, p: Center) -> Response:
     summary="Goods come back: take back their share of the accrual, give back the points that paid",
     responses=_POS_REFUSALS,
 )
-def return_goods(body: ReturnRequest, _who: Till, p: Center) -> Response:
-    return _answer(*service.return_goods(p, body))
+async def return_goods(body: ReturnRequest, _who: PosTill, p: Center) -> Response:
+    return _answer(*await run_in_threadpool(service.return_goods, p, body))
 
 
 # --- customers ----------------------------------------------------------------------------------------
@@ -164,7 +187,7 @@ def list_customers(
     "/customers", response_model=CustomerRead, status_code=201, tags=["customers"], summary="Add a customer"
 )
 def create_customer(body: CustomerCreate, _who: Admin, p: Center) -> dict[str, Any]:
-    with p.db.write() as conn:
+    with p.write() as conn:
         return accounts.create_customer(conn, p, body)
 
 
@@ -178,7 +201,7 @@ def get_customer(customer_id: str, _who: Reader, p: Center) -> dict[str, Any]:
     "/customers/{customer_id}", response_model=CustomerRead, tags=["customers"], summary="Change a customer"
 )
 def update_customer(customer_id: str, body: CustomerUpdate, _who: Admin, p: Center) -> dict[str, Any]:
-    with p.db.write() as conn:
+    with p.write() as conn:
         return accounts.update_customer(conn, p, customer_id, body)
 
 
@@ -204,7 +227,7 @@ def customer_journal(customer_id: str, _who: Reader, p: Center) -> dict[str, Any
     summary="Issue a card: on a new account (bonus, discount, gift with its nominal) or on an existing one",
 )
 def issue_card(body: CardIssue, who: Admin, p: Center) -> dict[str, Any]:
-    with p.db.write() as conn:
+    with p.write() as conn:
         return accounts.issue_card(conn, p, body, actor=_actor(who))
 
 
@@ -218,13 +241,13 @@ def get_card(number: str, _who: Reader, p: Center) -> dict[str, Any]:
 
 @router.post("/cards/{number}/block", response_model=CardRead, tags=["cards"], summary="Block a card")
 def block_card(number: str, who: Admin, p: Center, body: CardAction | None = None) -> dict[str, Any]:
-    with p.db.write() as conn:
+    with p.write() as conn:
         return accounts.block_card(conn, p, number, actor=_actor(who, body.actor if body else ""))
 
 
 @router.post("/cards/{number}/unblock", response_model=CardRead, tags=["cards"], summary="Unblock a card")
 def unblock_card(number: str, who: Admin, p: Center, body: CardAction | None = None) -> dict[str, Any]:
-    with p.db.write() as conn:
+    with p.write() as conn:
         return accounts.unblock_card(conn, p, number, actor=_actor(who, body.actor if body else ""))
 
 
@@ -235,7 +258,7 @@ def unblock_card(number: str, who: Admin, p: Center, body: CardAction | None = N
     summary="Mark a card lost for good; with a replacement, a new card keeps the account",
 )
 def card_lost(number: str, body: CardLost, who: Admin, p: Center) -> dict[str, Any]:
-    with p.db.write() as conn:
+    with p.write() as conn:
         return accounts.card_lost(conn, p, number, replacement=body.replacement, actor=_actor(who))
 
 
@@ -306,7 +329,7 @@ def get_program(program_id: str, _who: Reader, p: Center) -> dict[str, Any]:
 )
 def create_program(body: ProgramCreate, _who: Admin, p: Center) -> dict[str, Any]:
     settings = body.model_dump(mode="json", exclude={"id", "name"})
-    with p.db.write() as conn:
+    with p.write() as conn:
         row = programs.save(conn, p, program_id=body.id, name=body.name, settings=settings, create=True)
     return _program(row)
 
@@ -319,7 +342,7 @@ def create_program(body: ProgramCreate, _who: Admin, p: Center) -> dict[str, Any
 )
 def update_program(program_id: str, body: ProgramUpdate, _who: Admin, p: Center) -> dict[str, Any]:
     settings = body.model_dump(mode="json", exclude={"name"})
-    with p.db.write() as conn:
+    with p.write() as conn:
         row = programs.save(conn, p, program_id=program_id, name=body.name, settings=settings, create=False)
     return _program(row)
 
@@ -337,8 +360,6 @@ def update_program(program_id: str, body: ProgramUpdate, _who: Admin, p: Center)
     },
 )
 async def import_csv(kind: ImportKind, request: Request, who: Admin, p: Center) -> dict[str, Any]:
-    from starlette.concurrency import run_in_threadpool
-
     data = await request.body()
     try:
         return await run_in_threadpool(importer.import_csv, p, kind=kind, data=data, actor=_actor(who))
@@ -350,5 +371,5 @@ async def import_csv(kind: ImportKind, request: Request, who: Admin, p: Center) 
     "/keys", response_model=KeyCreated, status_code=201, tags=["keys"], summary="Make an API key (shown once)"
 )
 def create_key(body: KeyCreate, _who: Admin, p: Center) -> dict[str, Any]:
-    with p.db.write() as conn:
+    with p.write() as conn:
         return access.create_key(conn, p, name=body.name, scope=body.scope)

@@ -58,10 +58,16 @@ def build_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        publisher = threading.Thread(target=p.publisher.run, args=(p, stop), name="publisher", daemon=True)
+        if p.is_root:
+            publisher.start()
         try:
             yield
         finally:
             stop.set()
+            p.publisher.wake()
+            if publisher.is_alive():
+                publisher.join(timeout=5)
             p.db.dispose()
 
     def health() -> dict[str, Any]:

@@ -130,7 +130,7 @@ def key(
 
     p = _open(config, data_dir, database_url)
     try:
-        with p.db.write() as conn:
+        with p.write() as conn:
             created = access.create_key(conn, p, name=name, scope=scope)
     except DomainError as exc:
         raise _refused(exc) from None
@@ -213,7 +213,7 @@ def issue_card(
     p = _open(config, data_dir, database_url)
     try:
         kopecks = parse_money(nominal) if nominal else None
-        with p.db.write() as conn:
+        with p.write() as conn:
             if phone:
                 found = accounts.list_customers(conn, phone=phone_of(phone))
                 if not found:
@@ -259,7 +259,7 @@ def block_card(
         raise fail("a card is either unblocked or lost, not both", 2)
     p = _open(config, data_dir, database_url)
     try:
-        with p.db.write() as conn:
+        with p.write() as conn:
             if lost:
                 card = accounts.card_lost(conn, p, number, replacement=replace_with, actor=by)
             elif unblock:

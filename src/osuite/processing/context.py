@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
@@ -17,6 +19,7 @@ from osuite.core.sync.changelog import ChangeLog
 from osuite.core.sync.outbox import Outbox
 from osuite.processing import tables
 from osuite.processing.journals import Journals
+from osuite.processing.publish import Publisher
 from osuite.processing.settings import ProcessingSettings, Role
 
 # Scopes: administrators' API keys manage and read; a POS or a store's key carries out the POS's
@@ -48,11 +51,25 @@ class Processing:
     changelog: ChangeLog
     outbox: Outbox
     journals: Journals
+    publisher: Publisher = field(default_factory=Publisher)
     clock: Callable[[], datetime] = field(default=_now)
+    writer: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def is_root(self) -> bool:
         return self.role == "root"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite, the threads of this process take turns at a lock first: the
+        database has one writer at a time anyway, and SQLite's own wait for its lock sleeps in steps
+        of up to 100 ms, which under many tills costs seconds of tail latency."""
+        if self.db.is_sqlite:
+            with self.writer, self.db.write() as conn:
+                yield conn
+        else:
+            with self.db.write() as conn:
+                yield conn
 
     def now(self) -> datetime:
         return self.clock()
@@ -97,7 +114,9 @@ def identify(conn: Connection, role: Role, *, stored_role: bool = False) -> tupl
     return row.center_id, row.role
 
 
-def get_processing(request: Request) -> Processing:
+async def get_processing(request: Request) -> Processing:
+    """Async, like everything cheap a route depends on: a sync dependency costs a trip to the thread
+    pool on every call."""
     p: Processing = request.app.state.processing
     return p
 

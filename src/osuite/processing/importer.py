@@ -139,7 +139,7 @@ def import_csv(p: Processing, *, kind: str, data: bytes, actor: str) -> dict[str
     rejected: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for chunk in _chunks(rows, CHUNK):
-        with p.db.write() as conn:
+        with p.write() as conn:
             for row in chunk:
                 try:
                     if row.problem:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from osuite.core.db import after_commit
 from osuite.processing import tables
@@ -59,19 +59,28 @@ def _account(row: Any) -> Account:
     )
 
 
+# The hot statements are built once, with bound parameters: building one costs more than SQLite's work.
+_c = tables.cards.c
+_ACCOUNT = select(*_ACCOUNT_COLUMNS).where(_a.id == bindparam("account_id"))
+_ACCOUNT_LOCKED = _ACCOUNT.with_for_update()
+_CARD = select(_c.number, _c.account_id, _c.status, _c.replaced_by).where(_c.number == bindparam("number"))
+_ADD_MOVEMENTS = insert(tables.movements)
+_BUMP_VERSION = (
+    update(tables.accounts)
+    .where(_a.id == bindparam("account_id"))
+    .values(version=_a.version + bindparam("n"))
+)
+
+
 def account(conn: Connection, account_id: str, *, lock: bool = False) -> Account:
-    query = select(*_ACCOUNT_COLUMNS).where(_a.id == account_id)
-    row = conn.execute(query.with_for_update() if lock else query).first()
+    row = conn.execute(_ACCOUNT_LOCKED if lock else _ACCOUNT, {"account_id": account_id}).first()
     if row is None:
         raise AccountNotFound(account_id=account_id)
     return _account(row)
 
 
 def card(conn: Connection, number: str) -> Card:
-    c = tables.cards.c
-    row = conn.execute(
-        select(c.number, c.account_id, c.status, c.replaced_by).where(c.number == number.strip())
-    ).first()
+    row = conn.execute(_CARD, {"number": number.strip()}).first()
     if row is None:
         raise CardNotFound(number=number)
     return Card(number=row.number, account_id=row.account_id, status=row.status, replaced_by=row.replaced_by)
@@ -156,8 +165,8 @@ def record(conn: Connection, p: Processing, acc: Account, known: Journal, new: S
     keep the longer journal in memory once the transaction commits; the new journal."""
     if not new:
         return known
-    conn.execute(insert(tables.movements), movement_rows(new, p.now()))
-    conn.execute(update(tables.accounts).where(_a.id == acc.id).values(version=_a.version + len(new)))
+    conn.execute(_ADD_MOVEMENTS, movement_rows(new, p.now()))
+    conn.execute(_BUMP_VERSION, {"account_id": acc.id, "n": len(new)})
     publish_movements(conn, p, new)
     longer = known + tuple(new)
     version = acc.version + len(new)

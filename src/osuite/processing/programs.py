@@ -204,7 +204,7 @@ def ensure_default(p: Processing) -> None:
     """A root starts with one program, so cards can be issued at once."""
     if not p.is_root:
         return
-    with p.db.write() as conn:
+    with p.write() as conn:
         if conn.execute(select(tables.programs.c.id).limit(1)).first() is None:
             save(
                 conn,

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from osuite.core.i18n import N_
@@ -94,7 +94,7 @@ def carry_out(
     call = Request(transaction_id, operation, contents)
     for attempt in (1, 2):
         try:
-            with p.db.write() as conn:
+            with p.write() as conn:
                 _lock_transaction_id(p, conn, call.transaction_id)
                 stored = _stored(conn, call.transaction_id)
                 if stored is not None:
@@ -102,14 +102,15 @@ def carry_out(
                     return dict(answer or {}), True
                 account_id, answer = work(conn)
                 conn.execute(
-                    insert(tables.transactions).values(
-                        id=call.transaction_id,
-                        operation=operation,
-                        fingerprint=call.fingerprint,
-                        answer=orjson.dumps(answer).decode(),
-                        account_id=account_id,
-                        created_at=p.now(),
-                    )
+                    _STORE,
+                    {
+                        "id": call.transaction_id,
+                        "operation": operation,
+                        "fingerprint": call.fingerprint,
+                        "answer": orjson.dumps(answer).decode(),
+                        "account_id": account_id,
+                        "created_at": p.now(),
+                    },
                 )
                 return answer, False
         except IntegrityError:
@@ -130,9 +131,13 @@ def _lock_transaction_id(p: Processing, conn: Connection, transaction_id: str) -
     conn.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _ADVISORY_CLASS, "key": key})
 
 
+_t = tables.transactions.c
+_STORED = select(_t.operation, _t.fingerprint, _t.answer).where(_t.id == bindparam("transaction_id"))
+_STORE = insert(tables.transactions)
+
+
 def _stored(conn: Connection, transaction_id: str) -> StoredRequest | None:
-    t = tables.transactions.c
-    row = conn.execute(select(t.operation, t.fingerprint, t.answer).where(t.id == transaction_id)).first()
+    row = conn.execute(_STORED, {"transaction_id": transaction_id}).first()
     if row is None:
         return None
     return StoredRequest(transaction_id, row.operation, row.fingerprint, orjson.loads(row.answer))

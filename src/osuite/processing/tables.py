@@ -156,6 +156,14 @@ movements = Table(
     Index("ix_movements_account", "account_id"),
 )
 
+# At the root: movements stored but not in the change log yet. The hot path only queues them here;
+# the publisher moves them into the change log in batches (see osuite.processing.publish).
+unpublished = Table(
+    "unpublished_movements",
+    metadata,
+    Column("id", Id, primary_key=True),
+)
+
 transactions = Table(
     "transactions",
     metadata,
