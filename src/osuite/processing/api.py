@@ -12,13 +12,15 @@ from starlette.concurrency import run_in_threadpool
 
 from osuite.core.http import Principal, Problem
 from osuite.processing import access, accounts, importer, programs, service
-from osuite.processing.context import POS, Admin, Center, Reader
+from osuite.processing.context import POS, Admin, Center, Reader, Subordinate
 from osuite.processing.wire import (
     AccountRead,
     AccrueAnswer,
     AccrueRequest,
     AdjustmentAnswer,
     AdjustmentCreate,
+    AllowanceAnswer,
+    AllowanceRequest,
     CancelAnswer,
     CancelRequest,
     CardAction,
@@ -31,6 +33,8 @@ from osuite.processing.wire import (
     CustomerJournal,
     CustomerRead,
     CustomerUpdate,
+    Enrolled,
+    EnrollRequest,
     HoldAnswer,
     HoldRequest,
     ImportKind,
@@ -373,3 +377,35 @@ async def import_csv(kind: ImportKind, request: Request, who: Admin, p: Center) 
 def create_key(body: KeyCreate, _who: Admin, p: Center) -> dict[str, Any]:
     with p.write() as conn:
         return access.create_key(conn, p, name=body.name, scope=body.scope)
+
+
+# --- subordinates -------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/enroll",
+    response_model=Enrolled,
+    tags=["subordinates"],
+    summary="A subordinate trades a one-time code from the root for its token (no bearer token needed)",
+    responses={
+        403: {"description": "The code is unknown, used or expired (`type`: enrollment_refused)"},
+        409: {"description": "The enrolling center says it is a root (`type`: second_root)"},
+    },
+)
+def enroll(body: EnrollRequest, p: Center) -> dict[str, Any]:
+    # The one-time code is the credential here, so this route takes no principal.
+    with p.write() as conn:
+        return access.enroll(
+            conn, p, code=body.code, role=body.role, center_id=body.center_id, name=body.name
+        )
+
+
+@router.post(
+    "/allowances",
+    response_model=AllowanceAnswer,
+    tags=["subordinates"],
+    summary="A subordinate asks the root to lend it points of an account to spend (perhaps less, or none)",
+    responses=_POS_REFUSALS,
+)
+def allowances(body: AllowanceRequest, who: Subordinate, p: Center) -> Response:
+    return _answer(*service.lend(p, body, subordinate=who.id))

@@ -17,10 +17,15 @@ from sqlalchemy import text
 import osuite
 from osuite.core.cli import settings_from_environment
 from osuite.core.http import create_app, problem_response
-from osuite.processing import access, api, programs
+from osuite.core.sync.changelog import PostgresListener
+from osuite.core.sync.intake import Intake
+from osuite.core.sync.routes import sync_router
+from osuite.core.sync.wire import EVERYONE
+from osuite.processing import access, api, programs, replication, tables
 from osuite.processing.context import Processing
 from osuite.processing.domain.errors import DomainError
 from osuite.processing.errors import problem_of
+from osuite.processing.link import Link
 from osuite.processing.settings import ProcessingSettings
 
 log = logging.getLogger("osuite.processing")
@@ -44,6 +49,8 @@ TAGS = [
     {"name": "accounts", "description": "Balances, journals and adjustments"},
     {"name": "programs", "description": "Loyalty programs (managed at the root)"},
     {"name": "import", "description": "CSV import of customers and cards"},
+    {"name": "subordinates", "description": "Enrollment of subordinates and their allowances (at the root)"},
+    {"name": "sync", "description": "What subordinates pull from the root and send to it"},
 ]
 
 
@@ -59,21 +66,38 @@ def build_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         publisher = threading.Thread(target=p.publisher.run, args=(p, stop), name="publisher", daemon=True)
+        listener = None
         if p.is_root:
             publisher.start()
+            if not p.db.is_sqlite:
+                listener = PostgresListener(p.db.url, p.changelog.notifier)
+                listener.start()
+        upstream = Link.start_if_enrolled(p, stop)
+        app.state.link = upstream
         try:
             yield
         finally:
             stop.set()
             p.publisher.wake()
+            if upstream is not None:
+                p.allowances = None
+                upstream.stop()
             if publisher.is_alive():
                 publisher.join(timeout=5)
+            if listener is not None:
+                listener.stop()
             p.db.dispose()
 
     def health() -> dict[str, Any]:
         with p.db.read() as conn:
             conn.execute(text("SELECT 1"))
-        return {"database": "ok", "role": p.role, "center_id": p.center_id}
+        body: dict[str, Any] = {"database": "ok", "role": p.role, "center_id": p.center_id}
+        upstream: Link | None = app.state.link
+        if upstream is not None:
+            body["root"] = upstream.status()
+        elif not p.is_root:
+            body["root"] = "not enrolled: run osuite processing enroll ROOT_URL CODE"
+        return body
 
     app = create_app(
         program="processing",
@@ -85,12 +109,18 @@ def build_app(
         tags=TAGS,
     )
     app.state.processing = p
+    app.state.link = None
 
     @app.exception_handler(DomainError)
     async def _refused(_request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(problem_of(exc))
 
     app.include_router(api.router)
+    if p.is_root:
+        intake = Intake(p.db, tables.center, replication.document_kinds(p))
+        app.include_router(
+            sync_router(changelog=p.changelog, intake=intake, audiences=lambda _who: [EVERYONE])
+        )
     return app
 
 

@@ -48,12 +48,17 @@ RoleOption = Annotated[
 ]
 
 
-def _open(config: Path | None, data_dir: Path | None, database_url: str | None) -> Processing:
-    """The center as its database says it is, schema brought up to date."""
+def _open(
+    config: Path | None, data_dir: Path | None, database_url: str | None, *, new_role: str | None = None
+) -> Processing:
+    """The center as its database says it is (a new one: ``new_role``, else as configured, else a
+    root), schema brought up to date."""
     from osuite.processing.context import Processing, RoleMismatch
     from osuite.processing.programs import ensure_default
 
     settings = settings_or_exit(ProcessingSettings, config, data_dir=data_dir, database_url=database_url)
+    if new_role is not None:
+        settings = settings.model_copy(update={"role": new_role})
     try:
         p = Processing.open(settings, stored_role=True)
     except RoleMismatch as exc:
@@ -304,3 +309,49 @@ def adjust(
         f"account {account_id}: {format_money(answer['amount'])} points, "
         f"now {format_money(answer['balance']['available'])} available"
     )
+
+
+@app.command()
+def code(
+    name: Annotated[str, typer.Option(help="How the root shows the new subordinate")] = "",
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """At the root: print a one-time code to enroll a subordinate center (valid 72 hours, once)."""
+    from osuite.processing import access
+    from osuite.processing.domain.errors import DomainError
+
+    p = _open(config, data_dir, database_url)
+    try:
+        with p.db.write() as conn:
+            issued = access.issue_code(conn, p, name=name)
+    except DomainError as exc:
+        raise _refused(exc) from None
+    typer.echo(issued["code"])
+    typer.echo(f"valid until {issued['expires_at']:%Y-%m-%d %H:%M} UTC, once, for a subordinate", err=True)
+
+
+@app.command()
+def enroll(
+    root: Annotated[str, typer.Argument(help="The root center's URL, e.g. http://loyalty.hq:8702")],
+    code: Annotated[
+        str, typer.Argument(help="The one-time code the root printed (`osuite processing code`)")
+    ],
+    name: Annotated[str, typer.Option(help="How the root shows this center")] = "",
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """At a subordinate: enroll with the root once (a new data directory becomes a subordinate's). The
+    root's customers, cards, accounts and movements then come down, and this center's go up, whenever
+    it is served with `serve --role subordinate`. A root cannot enroll: there is exactly one."""
+    from osuite.processing import link
+    from osuite.processing.domain.errors import DomainError
+
+    p = _open(config, data_dir, database_url, new_role="subordinate")
+    try:
+        joined = link.enroll(p, url=root, code=code, name=name)
+    except DomainError as exc:
+        raise _refused(exc) from None
+    typer.echo(f"enrolled with root {joined['root_id']} at {joined['url']} as {joined['center_id']}")

@@ -54,6 +54,8 @@ class Processing:
     publisher: Publisher = field(default_factory=Publisher)
     clock: Callable[[], datetime] = field(default=_now)
     writer: threading.Lock = field(default_factory=threading.Lock)
+    allowances: Callable[[str, int, datetime], None] | None = None
+    """At a subordinate linked to its root: ask the root to lend what a hold needs (see link.py)."""
 
     @property
     def is_root(self) -> bool:
@@ -99,14 +101,16 @@ class Processing:
         )
 
 
-def identify(conn: Connection, role: Role, *, stored_role: bool = False) -> tuple[str, Role]:
-    """This center's id and role, made on the first start; a database keeps its role for good."""
+def identify(conn: Connection, role: Role | None, *, stored_role: bool = False) -> tuple[str, Role]:
+    """This center's id and role, made on the first start (a root unless told otherwise); a database
+    keeps its role for good."""
     row = conn.execute(select(tables.identity.c.center_id, tables.identity.c.role)).first()
     if row is None:
+        role = role or "root"
         center_id = new_id()
         conn.execute(insert(tables.identity).values(id=1, center_id=center_id, role=role, created_at=_now()))
         return center_id, role
-    if row.role != role and not stored_role:
+    if role is not None and row.role != role and not stored_role:
         raise RoleMismatch(
             f"this database belongs to a {row.role} center, not a {role}: start it with --role {row.role}, "
             f"or give the {role} a database of its own"

@@ -33,7 +33,7 @@ from osuite.core.i18n import N_
 from osuite.core.ids import new_id
 from osuite.processing import ledger, programs, tables
 from osuite.processing.context import Processing
-from osuite.processing.domain.allowance import check_allowed
+from osuite.processing.domain.allowance import check_allowed, grant
 from osuite.processing.domain.cards import Card, account_of
 from osuite.processing.domain.errors import InvalidInput
 from osuite.processing.domain.journal import AccountState, Kind, Movement
@@ -65,11 +65,12 @@ from osuite.processing.domain.transactions import (
     replay,
     reverse_accrual,
 )
-from osuite.processing.errors import AlreadyAccrued, SaleNotFound, WrongAccountType
+from osuite.processing.errors import AlreadyAccrued, NotHere, SaleNotFound, WrongAccountType
 from osuite.processing.journals import Journal
 from osuite.processing.publish import publish
 from osuite.processing.wire import (
     AccrueRequest,
+    AllowanceRequest,
     CancelRequest,
     CommitRequest,
     HoldRequest,
@@ -288,7 +289,15 @@ def hold(p: Processing, request: HoldRequest) -> tuple[Answer, bool]:
             "balance": _balance(p, journal, acc, now),
         }
 
+    if p.allowances is not None and not _carried_out(p, request.transaction_id):
+        minutes = min(request.minutes or p.settings.hold_minutes, p.settings.max_hold_minutes)
+        p.allowances(request.card, request.amount, p.now() + timedelta(minutes=minutes))
     return carry_out(p, "hold", request.transaction_id, request, work)
+
+
+def _carried_out(p: Processing, transaction_id: str) -> bool:
+    with p.db.read() as conn:
+        return _stored(conn, transaction_id) is not None
 
 
 def commit(p: Processing, request: CommitRequest) -> tuple[Answer, bool]:
@@ -581,3 +590,44 @@ def store_return(conn: Connection, p: Processing, goods_return: dict[str, Any]) 
         .values(turnover=a.turnover - goods_return["amount"])
     )
     return True
+
+
+# --- allowances (at the root) -------------------------------------------------------------------------
+
+
+def lend(p: Processing, request: AllowanceRequest, *, subordinate: str) -> tuple[Answer, bool]:
+    """Lend ``subordinate`` up to ``request.amount`` points of the account for a while (see
+    :mod:`~osuite.processing.domain.allowance`): perhaps less, perhaps nothing. The answer carries the
+    grant's movement, so the subordinate can spend within it at once."""
+
+    def work(conn: Connection) -> tuple[str | None, Answer]:
+        if not p.is_root:
+            raise NotHere(N_("Only the root center lends allowances"))
+        now = p.now()
+        if request.card is not None:
+            account_id = ledger.card(conn, request.card).account_id
+        elif request.account_id is not None:
+            account_id = request.account_id
+        else:
+            raise InvalidInput(N_("An allowance names the card or the account"))
+        acc = ledger.account(conn, account_id, lock=True)
+        _spends_points(acc)
+        journal = ledger.journal(conn, p, acc)
+        st = ledger.state(journal, acc, now)
+        hours = request.hours or p.settings.grant_hours
+        made = Made(id=new_id(), origin=p.center_id, now=now, transaction_id=request.transaction_id)
+        decision = grant(
+            st, st.grants, subordinate, request.amount, now, made=made, duration=timedelta(hours=hours)
+        )
+        if decision.movement is not None:
+            ledger.record(conn, p, acc, journal, [decision.movement])
+        return acc.id, {
+            "transaction_id": request.transaction_id,
+            "account_id": acc.id,
+            "grant_id": decision.movement.id if decision.movement is not None else None,
+            "amount": decision.amount,
+            "expires_at": _iso(decision.expires_at),
+            "movement": decision.movement.to_json() if decision.movement is not None else None,
+        }
+
+    return carry_out(p, "allow", request.transaction_id, request, work)

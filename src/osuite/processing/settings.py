@@ -13,10 +13,11 @@ class ProcessingSettings(ProgramSettings):
     program: ClassVar[str] = "processing"
     default_port: ClassVar[int] = 8702
 
-    role: Role = "root"
+    role: Role | None = None
     """``root`` (exactly one in a network: it owns every account's right to spend) or ``subordinate``
     (serves its stores, replicates with the root, spends within what the root lends it). A database
-    keeps the role it was first started with."""
+    keeps the role it was first started with; left out, the center is what its database says (a new
+    one: a root)."""
     hold_minutes: int = 15
     """How long a hold lasts when the POS does not say."""
     max_hold_minutes: int = 24 * 60

@@ -430,3 +430,6 @@ class AllowanceAnswer(BaseModel):
     grant_id: str | None = Field(description="None when nothing could be lent")
     amount: int = Field(description="What was lent: perhaps less than asked, perhaps 0")
     expires_at: datetime | None
+    movement: dict[str, Any] | None = Field(
+        description="The grant as a movement, for the subordinate's journal"
+    )
