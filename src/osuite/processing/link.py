@@ -21,6 +21,7 @@ from osuite.core.sync.transport import SyncTransport
 from osuite.processing import ledger, tables
 from osuite.processing.context import Processing
 from osuite.processing.domain.allowance import settle, subordinate_spendable
+from osuite.processing.domain.cards import account_of
 from osuite.processing.domain.journal import Kind, Movement
 from osuite.processing.domain.transactions import Made
 from osuite.processing.errors import Refused
@@ -154,7 +155,9 @@ class Link:
         p = self.p
         now = p.now()
         with p.db.read() as conn:
-            acc = ledger.account(conn, ledger.card(conn, card).account_id)
+            found = ledger.card(conn, card)
+            account_of(found)  # a blocked or lost card is refused here, before the root is asked
+            acc = ledger.account(conn, found.account_id)
             if acc.type == ledger.DISCOUNT:
                 return
             st = ledger.state(ledger.journal(conn, p, acc), acc, now)
