@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -149,36 +150,21 @@ class Link:
     # --- allowances -------------------------------------------------------------------------------
 
     def ensure_allowance(self, card: str, amount: int, until: datetime) -> None:
-        """Before a hold: when this center may spend less than ``amount`` of the card's account until
-        ``until``, ask the root to lend the rest. Any failure leaves things as they were: the hold
-        is then refused with what this center may spend."""
-        p = self.p
-        now = p.now()
-        with p.db.read() as conn:
-            found = ledger.card(conn, card)
-            account_of(found)  # a blocked or lost card is refused here, before the root is asked
-            acc = ledger.account(conn, found.account_id)
-            if acc.type == ledger.DISCOUNT:
-                return
-            st = ledger.state(ledger.journal(conn, p, acc), acc, now)
-        missing = amount - subordinate_spendable(st, p.center_id, now, until=until)
-        if missing <= 0:
-            return
-        hours = max(1, int((until - now).total_seconds() // 3600) + 1, p.settings.grant_hours)
-        body = {"transaction_id": new_id(), "account_id": acc.id, "amount": missing, "hours": hours}
+        """Before a hold: see :func:`ensure_allowance`; the root is asked over HTTP."""
+        ensure_allowance(self.p, card, amount, until, self._ask_root)
+
+    def _ask_root(self, body: dict[str, Any]) -> dict[str, Any] | None:
         try:
             answer = self.http.post("/api/v1/allowances", json=body)
         except httpx.HTTPError as exc:
             self.allowance_error = f"the root did not answer: {exc}"
-            return
+            return None
         if answer.status_code != 200:
             self.allowance_error = f"the root answered {answer.status_code}: {answer.text[:300]}"
-            return
+            return None
         self.allowance_error = None
-        movement = answer.json().get("movement")
-        if movement is not None:
-            with p.write() as conn:
-                apply_movements(conn, p, [Movement.from_json(movement)])
+        result: dict[str, Any] = answer.json()
+        return result
 
     def watch(self, stop: threading.Event, seconds: float) -> None:
         """While the root does not answer, ask every few seconds whether it is back, and when it is,
@@ -200,6 +186,34 @@ class Link:
                 settle_expired(self.p)
             except Exception:
                 log.exception("giving expired allowances back failed; will try again")
+
+
+AskRoot = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+"""Sends an allowance request (the body of ``POST /api/v1/allowances``) to the root; its answer, or
+``None`` when the root could not be asked."""
+
+
+def ensure_allowance(p: Processing, card: str, amount: int, until: datetime, ask: AskRoot) -> None:
+    """Before a hold at a subordinate: when it may spend less than ``amount`` of the card's account
+    until ``until``, ask the root to lend the rest, and keep the grant it answers with. Any failure
+    leaves things as they were: the hold is then refused with what this center may spend."""
+    now = p.now()
+    with p.db.read() as conn:
+        found = ledger.card(conn, card)
+        account_of(found)  # a blocked or lost card is refused here, before the root is asked
+        acc = ledger.account(conn, found.account_id)
+        if acc.type == ledger.DISCOUNT:
+            return
+        st = ledger.state(ledger.journal(conn, p, acc), acc, now)
+    missing = amount - subordinate_spendable(st, p.center_id, now, until=until)
+    if missing <= 0:
+        return
+    hours = max(1, int((until - now).total_seconds() // 3600) + 1, p.settings.grant_hours)
+    answer = ask({"transaction_id": new_id(), "account_id": acc.id, "amount": missing, "hours": hours})
+    movement = answer.get("movement") if answer is not None else None
+    if movement is not None:
+        with p.write() as conn:
+            apply_movements(conn, p, [Movement.from_json(movement)])
 
 
 def settle_expired(p: Processing) -> int:
