@@ -47,13 +47,16 @@ fmt: setup
 
 # Bring the Russian catalogs up to date with the code and templates: new messages arrive empty (translate
 # them; tests/core/test_i18n_catalogs.py lists what is missing), removed ones go. The POS keeps two:
-# errors.po for the engine's refusals, ui.po for the screen. No compile step: catalogs load as .po.
+# errors.po for the engine's refusals, ui.po for the screen; the processing center keeps one, errors.po
+# for its refusals (problem details carry their template and params). No compile step: catalogs load as .po.
 messages: setup
 	@mkdir -p var
 	.venv/bin/pybabel extract -F babel.cfg -k N_ --ignore-dirs ui --no-location -w 100 -o var/pos-errors.pot src/osuite/pos
 	.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location -w 100 -o var/pos-ui.pot src/osuite/pos/ui
 	.venv/bin/pybabel update -i var/pos-errors.pot -d src/osuite/pos/locale -D errors -l ru -N --ignore-obsolete -w 100
 	.venv/bin/pybabel update -i var/pos-ui.pot -d src/osuite/pos/locale -D ui -l ru -N --ignore-obsolete -w 100
+	.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location -w 100 -o var/processing-errors.pot src/osuite/processing
+	.venv/bin/pybabel update -i var/processing-errors.pot -d src/osuite/processing/locale -D errors -l ru -N --ignore-obsolete -w 100
 
 bench: setup
 	.venv/bin/python -m bench.ingest
