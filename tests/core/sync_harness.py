@@ -130,7 +130,7 @@ class Edge:
     def create(cls, url: str) -> Edge:
         db = Database(url)
         edge_meta.create_all(db.engine)
-        return cls(db=db, outbox=Outbox(db, edge))
+        return cls(db=db, outbox=Outbox(db, edge.outbox))
 
     def items(self) -> dict[str, tuple[str | None, int]]:
         with self.db.read() as conn:

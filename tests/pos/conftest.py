@@ -144,6 +144,11 @@ def catalog_changes(promotions: list[dict[str, Any]] | None = None) -> list[Chan
             {"code": "CARD", "name": "Карта", "method": "card", "active": True, "sort": 2},
         ),
         _change(
+            "payment_type",
+            "BONUS",
+            {"code": "BONUS", "name": "Баллы", "method": "bonus", "active": True, "sort": 3},
+        ),
+        _change(
             "role",
             "cashier",
             {

@@ -72,7 +72,7 @@ class Terminal:
         self.db = Database(f"sqlite:///{folder / 'terminal.db'}")
         metadata.create_all(self.db.engine)
         self.transport = DataServerClient(server_url, enrolled.token).sync()
-        self.outbox = Outbox(self.db, edge)
+        self.outbox = Outbox(self.db, edge.outbox)
         self.sender = OutboxSender(self.outbox, self.transport.send, batch_size=200, max_backoff=1.0)
         self.puller = Puller(self.db, edge, self.transport.changes, GenericReplica(), page_size=500)
 

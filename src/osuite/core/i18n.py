@@ -54,8 +54,14 @@ def read_catalog(package: str, language: str) -> Catalog:
 
 
 @cache
-def translations(package: str, language: str) -> gettext.NullTranslations:
+def translations(package: str, language: str, *others: str) -> gettext.NullTranslations:
+    """``package``'s words for ``language``; ``others`` add theirs where it has none (a till's screen
+    shows the refusals of the processing center it asks, in the center's words)."""
     catalog = read_catalog(package, language)
+    for other in others:
+        for message in read_catalog(other, language):
+            if message.id and message.id not in catalog:
+                catalog[message.id] = message
     if not len(catalog):
         return gettext.NullTranslations()
     compiled = BytesIO()

@@ -36,7 +36,7 @@ class DataServer:
             settings=settings,
             db=db,
             changelog=ChangeLog(db, tables.center),
-            upstream_outbox=Outbox(db, tables.edge),
+            upstream_outbox=Outbox(db, tables.edge.outbox),
         )
 
 

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from osuite.core.http import CurrentPrincipal
-from osuite.pos import catalog, checkout, receipts, returns, shifts
+from osuite.pos import catalog, checkout, loyalty, receipts, returns, shifts
 from osuite.pos.auth import Cashier, login, logout
 from osuite.pos.context import Pos
 from osuite.pos.wire import (
     Approvable,
+    CardIn,
     CashierRead,
     CashIn,
     DiscountIn,
@@ -171,6 +172,16 @@ def discount(body: DiscountIn, pos: PosDep, who: Who) -> ReceiptRead:
             supervisor_pin=body.supervisor_pin,
         )
     )
+
+
+@router.put("/receipt/card", tags=SALE, summary="Put the customer's loyalty card on the sale")
+def attach_card(body: CardIn, pos: PosDep, who: Who) -> ReceiptRead:
+    return ReceiptRead.model_validate(loyalty.attach_card(pos, who, body.number))
+
+
+@router.delete("/receipt/card", tags=SALE, summary="Take the loyalty card off the sale")
+def detach_card(pos: PosDep, who: Who) -> ReceiptRead:
+    return ReceiptRead.model_validate(loyalty.detach_card(pos, who))
 
 
 @router.post("/receipt/payments", tags=SALE, summary="Pay (cash, card …); closes the receipt once paid")

@@ -20,7 +20,7 @@ from osuite.core.db import Database
 from osuite.core.http import Principal, Problem, create_app, problem_response
 from osuite.core.migrations import upgrade
 from osuite.core.web import mount_static
-from osuite.pos import api, checkout, devices, shifts
+from osuite.pos import api, checkout, devices, loyalty, shifts
 from osuite.pos.auth import session
 from osuite.pos.context import NotEnrolled, Pos
 from osuite.pos.errors import DeviceFailed, NeedsApproval, PosError
@@ -90,6 +90,13 @@ def build_app(settings: PosSettings, *, migrate: bool = True) -> FastAPI:
         reconciled = reconcile(pos)  # before the first request: a receipt a crash left is settled first
         mender = threading.Thread(target=_mend, args=(pos, stop, reconciled), name="pos-mend", daemon=True)
         mender.start()
+        loyalty_thread = None
+        if pos.processing is not None:
+            pos.loyalty_sender = loyalty.sender(pos, pos.processing)
+            loyalty_thread = threading.Thread(
+                target=pos.loyalty_sender.run, args=(stop,), name="pos-loyalty", daemon=True
+            )
+            loyalty_thread.start()
         link = None
         try:
             with pos.db.read() as conn:
@@ -105,7 +112,11 @@ def build_app(settings: PosSettings, *, migrate: bool = True) -> FastAPI:
             stop.set()
             if link:
                 link.stop()
-            mender.join(timeout=5)
+            if pos.loyalty_sender is not None:
+                pos.loyalty_sender.wake()
+            for thread in (mender, loyalty_thread):
+                if thread is not None:
+                    thread.join(timeout=5)
             pos.close()
 
     def authenticate(token: str) -> Principal | None:
@@ -120,7 +131,7 @@ def build_app(settings: PosSettings, *, migrate: bool = True) -> FastAPI:
         with pos.db.read() as conn:
             conn.execute(text("SELECT 1"))
         link: Link | None = app.state.link
-        return {"database": "ok", "link": link.status() if link else None}
+        return {"database": "ok", "link": link.status() if link else None, "loyalty": loyalty.status(pos)}
 
     app = create_app(
         program="pos",

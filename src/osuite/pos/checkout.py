@@ -15,6 +15,7 @@ The order of work is what keeps a receipt from being lost or registered twice:
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +28,7 @@ from osuite.core.money import format_money
 from osuite.dataserver.wire import documents as wire
 from osuite.devices.fiscal import FiscalError, FiscalItem, FiscalMark, FiscalPayment, FiscalReceipt
 from osuite.devices.payment import CardErrorCode, CardResult, CardTerminalError
-from osuite.pos import catalog, documents, receipts, registrar, shifts
+from osuite.pos import catalog, documents, loyalty, receipts, registrar, shifts
 from osuite.pos import tables as t
 from osuite.pos.auth import Cashier, audit, authorize
 from osuite.pos.context import Pos
@@ -36,6 +37,8 @@ from osuite.pos.domain.payments import Tender, payment_status
 from osuite.pos.domain.shift import check_cash_refund
 from osuite.pos.errors import DeviceFailed, Invalid, NotFound, PosError
 from osuite.pos.tables import Record
+
+log = logging.getLogger("osuite.pos")
 
 
 def pay(pos: Pos, who: Cashier, payment_type: str, amount: int | None = None) -> dict[str, Any]:
@@ -72,6 +75,9 @@ def _pay(pos: Pos, who: Cashier, payment_type: str, amount: int | None) -> dict[
                     )
                 except DomainError as exc:
                     raise PosError(exc.template, **exc.params) from None
+        points = kind["method"] in loyalty.POINTS_METHODS and receipt["kind"] == "sale"
+        if points:
+            loyalty.check_points_payment(conn, receipt)
         payment = {
             "id": new_id(),
             "receipt_id": receipt["id"],
@@ -79,7 +85,7 @@ def _pay(pos: Pos, who: Cashier, payment_type: str, amount: int | None) -> dict[
             "method": kind["method"],
             "amount": tendered - change,
             "tendered": tendered,
-            "status": "authorizing" if kind["method"] == "card" else "approved",
+            "status": "authorizing" if kind["method"] == "card" or points else "approved",
             "created_at": pos.now(),
         }
         conn.execute(insert(t.payments).values(payment))
@@ -93,6 +99,8 @@ def _pay(pos: Pos, who: Cashier, payment_type: str, amount: int | None) -> dict[
         )
     if payment["method"] == "card":
         _card(pos, receipt, payment)
+    elif points:  # a return gives points back through the center's return, when the receipt closes
+        loyalty.hold(pos, receipt, payment)
     with pos.db.read() as conn:
         paid_in_full = receipts.paid_of(conn, receipt["id"]) >= receipts.total_of(conn, receipt["id"])
     if paid_in_full:
@@ -264,15 +272,27 @@ def _status_of(pos: Pos, payment_id: str) -> str:
         return str(status)
 
 
+def settle_payment(pos: Pos, payment: Record) -> None:
+    """Ask whoever took a payment still waiting for an answer: the card terminal, or the processing
+    center for points."""
+    if payment["method"] in loyalty.POINTS_METHODS:
+        try:
+            loyalty.settle(pos, payment)
+        except PosError as exc:
+            log.info("points payment %s is not settled yet: %s", payment["id"], exc.message)
+    else:
+        settle_card(pos, payment["id"])
+
+
 def settle_pending(pos: Pos) -> None:
-    """Ask the terminal about card payments of the active receipt still waiting for an answer."""
+    """Settle the payments of the active receipt still waiting for an answer."""
     with pos.db.read() as conn:
         receipt = receipts.active(conn)
         if receipt is None:
             return
-        pending = [p["id"] for p in receipts.payments_of(conn, receipt["id"]) if p["status"] == "authorizing"]
-    for payment_id in pending:
-        settle_card(pos, payment_id)
+        pending = [p for p in receipts.payments_of(conn, receipt["id"]) if p["status"] == "authorizing"]
+    for payment in pending:
+        settle_payment(pos, payment)
 
 
 def _no_pending(conn: Connection, receipt_id: str) -> None:
@@ -308,6 +328,8 @@ def _remove_payment(pos: Pos, who: Cashier, payment_id: str) -> dict[str, Any]:
             )
     if payment["method"] == "card":
         _void_card(pos, payment)
+    elif payment["method"] in loyalty.POINTS_METHODS and receipt["kind"] == "sale":
+        loyalty.release(pos, payment)
     with pos.write() as conn:
         conn.execute(update(t.payments).where(t.payments.c.id == payment_id).values(status="cancelled"))
         audit(
@@ -377,22 +399,18 @@ def close(pos: Pos) -> dict[str, Any]:
 
 def _close(pos: Pos) -> dict[str, Any]:
     settle_pending(pos)
-    with pos.write() as conn:
+    with pos.db.read() as conn:
         receipt = receipts.active(conn)
         if receipt is None:
             raise PosError(N_("There is no open receipt"))
         if receipt["status"] == "open":
-            if not any(not line["voided"] for line in receipts.lines_of(conn, receipt["id"])):
-                raise PosError(N_("The receipt is empty: add goods, or cancel it"))
-            _no_pending(conn, receipt["id"])
-            total = receipts.total_of(conn, receipt["id"])
-            paid = receipts.paid_of(conn, receipt["id"])
-            if paid < total:
-                raise PosError(
-                    N_("The receipt is not paid in full: {due} of {total} is still due"),
-                    due=format_money(total - paid),
-                    total=format_money(total),
-                )
+            _closable(conn, receipt)
+    if receipt["status"] == "open":
+        loyalty.settle_receipt(pos, receipt)  # the card's points, before the registrar prints them
+    with pos.write() as conn:
+        receipt = receipts.get(conn, receipt["id"])
+        if receipt["status"] == "open":
+            _closable(conn, receipt)  # a points payment the center refused is due again
             conn.execute(
                 update(t.receipts).where(t.receipts.c.id == receipt["id"]).values(status="fiscalizing")
             )
@@ -407,6 +425,20 @@ def _close(pos: Pos) -> dict[str, Any]:
             conn.execute(update(t.receipts).where(t.receipts.c.id == receipt["id"]).values(values))
         raise registrar.failed(exc) from exc
     return _closed(pos, receipt["id"], mark)
+
+
+def _closable(conn: Connection, receipt: Record) -> None:
+    if not any(not line["voided"] for line in receipts.lines_of(conn, receipt["id"])):
+        raise PosError(N_("The receipt is empty: add goods, or cancel it"))
+    _no_pending(conn, receipt["id"])
+    total = receipts.total_of(conn, receipt["id"])
+    paid = receipts.paid_of(conn, receipt["id"])
+    if paid < total:
+        raise PosError(
+            N_("The receipt is not paid in full: {due} of {total} is still due"),
+            due=format_money(total - paid),
+            total=format_money(total),
+        )
 
 
 def _closed(pos: Pos, receipt_id: str, mark: FiscalMark) -> dict[str, Any]:
@@ -430,6 +462,7 @@ def _closed(pos: Pos, receipt_id: str, mark: FiscalMark) -> dict[str, Any]:
         documents.queue(
             pos, conn, wire.RECEIPT, documents.receipt_document(conn, terminal, receipt), receipt_id
         )
+        loyalty.closed(pos, conn, receipt)
         audit(
             conn,
             pos.now(),
@@ -438,7 +471,9 @@ def _closed(pos: Pos, receipt_id: str, mark: FiscalMark) -> dict[str, Any]:
             receipt_id=receipt_id,
             detail={"total": receipts.total_of(conn, receipt_id), "fiscal_sign": mark.fiscal_sign},
         )
-        return receipts.view(conn, receipt)
+        view = receipts.view(conn, receipt)
+    loyalty.wake(pos)
+    return view
 
 
 def _fiscal_receipt(conn: Connection, receipt: Record) -> FiscalReceipt:
@@ -465,7 +500,7 @@ def _fiscal_receipt(conn: Connection, receipt: Record) -> FiscalReceipt:
         ),
         payments=tuple(FiscalPayment(method=p["method"], amount=p["tendered"]) for p in payments),
         total=sum(line["amount"] for line in lines),
-        footer=tuple(slips),
+        footer=(*slips, *loyalty.receipt_footer(receipt)),
     )
 
 
@@ -487,13 +522,13 @@ def reconcile(pos: Pos) -> None:
     ``fiscalizing`` by asking the registrar about its key."""
     with pos.db.read() as conn:
         authorizing = list(
-            conn.execute(select(t.payments.c.id).where(t.payments.c.status == "authorizing")).scalars()
+            conn.execute(select(t.payments).where(t.payments.c.status == "authorizing")).mappings()
         )
         stuck = list(
             conn.execute(select(t.receipts.c.id).where(t.receipts.c.status == "fiscalizing")).scalars()
         )
-    for payment_id in authorizing:
-        settle_card(pos, payment_id)
+    for payment in authorizing:
+        settle_payment(pos, payment)
     for receipt_id in stuck:
         mark = registrar.find(pos.registrar, receipt_id)
         if mark is not None:
@@ -548,9 +583,12 @@ def _cancel(pos: Pos, who: Cashier, supervisor_pin: str | None, receipt_id: str 
             pos.now(),
         )
     void_card_payments(pos, receipt["id"])
+    if receipt["kind"] == "sale":
+        loyalty.release_held(pos, receipt["id"])
     with pos.write() as conn:
         receipt = receipts.get(conn, receipt["id"])
         receipts.record_approval(conn, receipt, approval)
+        loyalty.cancelled(pos, conn, receipt)
         conn.execute(
             update(t.receipts)
             .where(t.receipts.c.id == receipt["id"])
@@ -570,4 +608,6 @@ def _cancel(pos: Pos, who: Cashier, supervisor_pin: str | None, receipt_id: str 
             receipt_id=receipt["id"],
             detail={"total": receipts.total_of(conn, receipt["id"])},
         )
-        return receipts.view(conn, receipts.get(conn, receipt["id"]))
+        view = receipts.view(conn, receipts.get(conn, receipt["id"]))
+    loyalty.wake(pos)
+    return view

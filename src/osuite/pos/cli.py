@@ -125,7 +125,7 @@ def status(
         with db.read() as conn:
             terminal = conn.execute(select(t.terminal)).mappings().first()
             shift = shifts.current(conn)
-            waiting = Outbox(db, t.edge).pending(conn)
+            waiting = Outbox(db, t.edge.outbox).pending(conn)
             cursor = conn.execute(select(t.edge.cursors)).mappings().first()
     finally:
         db.dispose()

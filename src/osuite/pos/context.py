@@ -12,17 +12,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy import Connection, delete, insert, select
 
 from osuite.core.db import Database
 from osuite.core.i18n import N_
-from osuite.core.sync.outbox import Outbox
+from osuite.core.sync.outbox import Outbox, OutboxSender
 from osuite.devices.fiscal import FiscalRegistrar
 from osuite.devices.payment import CardTerminal
 from osuite.devices.scale import WeightScale
 from osuite.pos import tables as t
 from osuite.pos.errors import PosError
 from osuite.pos.settings import PosSettings
+from osuite.processing.client import ProcessingClient
 
 
 class NotEnrolled(PosError):
@@ -80,7 +82,17 @@ class Pos:
     scale_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.db, t.edge)
+        self.outbox = Outbox(self.db, t.edge.outbox)
+        self.loyalty_outbox = Outbox(self.db, t.loyalty_outbox)
+        self.processing: ProcessingClient | None = None
+        if self.settings.processing_url:
+            self.processing = ProcessingClient(
+                self.settings.processing_url,
+                self.settings.processing_key,
+                timeout=httpx.Timeout(self.settings.processing_timeout_seconds, connect=2.0),
+            )
+        self.loyalty_sender: OutboxSender | None = None
+        """Delivers the loyalty outbox (started with the app); woken when something is queued."""
         self._terminal: Terminal | None = None
 
     @contextmanager
@@ -112,6 +124,8 @@ class Pos:
         self._terminal = None
 
     def close(self) -> None:
+        if self.processing is not None:
+            self.processing.close()
         for device in (self.registrar, self.card, self.scale):
             if device is not None:
                 device.close()

@@ -22,7 +22,7 @@ from osuite.core.sync.puller import Puller
 from osuite.dataserver.client import DataServerClient, DataServerError, command_result
 from osuite.dataserver.wire.clients import COMMAND_RESULT, CommandRead, DeviceState, HeartbeatIn, ShiftState
 from osuite.devices.fiscal import FiscalError
-from osuite.pos import catalog, receipts, shifts
+from osuite.pos import catalog, loyalty, receipts, shifts
 from osuite.pos import tables as t
 from osuite.pos.context import Pos, Terminal
 from osuite.pos.errors import PosError
@@ -173,6 +173,17 @@ class Link:
             states["registrar"] = DeviceState(status="error", message=exc.message[:1000])
         states["card_terminal"] = DeviceState(status="ok" if self.pos.card else "absent")
         states["scale"] = DeviceState(status="ok" if self.pos.scale else "absent")
+        center = loyalty.status(self.pos)
+        if center is None:
+            states["loyalty"] = DeviceState(status="absent")
+        else:
+            trouble = [center["error"] or ""]
+            if center["documents_waiting"]:
+                trouble.append(f"{center['documents_waiting']} waiting for the processing center")
+            if center["refused"]:
+                trouble.append(f"{center['refused']} refused by the processing center")
+            message = "; ".join(word for word in trouble if word)
+            states["loyalty"] = DeviceState(status="error" if message else "ok", message=message[:1000])
         return states
 
     def run_command(self, command: CommandRead) -> None:

@@ -129,6 +129,8 @@ def view(conn: Connection, receipt: Record) -> dict[str, Any]:
         "approvals": orjson.loads(receipt["approvals"]),
         "fiscal": orjson.loads(receipt["fiscal"]) if receipt["fiscal"] else None,
         "last_error": receipt["last_error"],
+        "card": receipt["card"],
+        "loyalty": orjson.loads(receipt["loyalty"]) if receipt["loyalty"] else None,
     }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, and_, func, insert, select
 from osuite.core.i18n import N_
 from osuite.core.ids import new_id
 from osuite.core.money import format_money, line_amount
-from osuite.pos import checkout, receipts, shifts
+from osuite.pos import checkout, loyalty, receipts, shifts
 from osuite.pos import tables as t
 from osuite.pos.auth import Cashier, audit, authorize
 from osuite.pos.context import Pos
@@ -127,7 +127,7 @@ def start(
                 supervisor_pin,
                 pos.now(),
             )
-            closed_sale(conn, original_receipt_id)
+            sale = closed_sale(conn, original_receipt_id)
         row = {
             "id": new_id(),
             "shift_id": shift["id"],
@@ -139,6 +139,8 @@ def start(
             "approvals": orjson.dumps([approval.as_json()] if approval else []).decode(),
         }
         conn.execute(insert(t.receipts).values(row))
+        if original_receipt_id is not None:
+            loyalty.start_return(conn, row["id"], sale)
         audit(
             conn,
             pos.now(),

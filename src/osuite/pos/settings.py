@@ -29,3 +29,12 @@ class PosSettings(ProgramSettings):
     """How often the POS tells its data server how it is."""
     long_poll_seconds: float = 25.0
     """How long one pull for reference data waits for news at the data server."""
+    processing_url: str = ""
+    """The loyalty processing center the till asks about cards (its subordinate center, usually); empty
+    when the store has no loyalty program."""
+    processing_key: str = ""
+    """An API key of scope ``pos`` made at that center (`osuite processing key --scope pos`)."""
+    processing_timeout_seconds: float = 5.0
+    """How long to wait for the processing center before the sale goes on without it."""
+    points_hold_minutes: int = 60
+    """How long points reserved by a payment stay reserved for the receipt at the processing center."""

@@ -24,11 +24,14 @@ from sqlalchemy import (
 )
 
 from osuite.core.db import UtcDateTime, named_metadata
-from osuite.core.sync.tables import edge_tables
+from osuite.core.sync.tables import edge_tables, outbox_table
 
 metadata = named_metadata()
 
 edge = edge_tables(metadata)
+loyalty_outbox = outbox_table(metadata, "loyalty_outbox")
+"""What the processing center has yet to hear: accruals and returns of receipts closed while it did not
+answer, and holds let go."""
 
 Record = Mapping[Any, Any]
 """A row as SQLAlchemy gives it (``RowMapping``), or a dict of the same columns."""
@@ -194,6 +197,8 @@ receipts = Table(
     Column("approvals", Text, nullable=False, default="[]"),  # JSON list
     Column("fiscal", Text),  # JSON of the registrar's mark
     Column("last_error", Text),
+    Column("card", String(64)),  # the customer's loyalty card
+    Column("loyalty", Text),  # JSON: what the processing center said of the card, and of the receipt
     Index("ix_receipts_status", "status"),
 )
 
@@ -230,7 +235,8 @@ payments = Table(
     Column("method", String(16), nullable=False),
     Column("amount", Money, nullable=False),  # what pays the receipt (cash: tendered less change)
     Column("tendered", Money, nullable=False),
-    # card: authorizing → approved | declined; cash and others: approved; cancelled when voided
+    # card: authorizing → approved | declined; points: approved once held at the processing center,
+    # authorizing while its commit has no answer; cash and others: approved; cancelled when voided
     Column("status", String(12), nullable=False),
     Column("rrn", String(32)),
     Column("auth_code", String(16)),
@@ -238,6 +244,8 @@ payments = Table(
     Column("slip", Text),  # JSON list of lines
     Column("message", Text),
     Column("created_at", TZ, nullable=False),
+    Column("hold_id", String(36)),  # points: the processing center's hold
+    Column("committed", Boolean, nullable=False, default=False),  # points: the hold is spent
 )
 
 cash_operations = Table(

@@ -70,6 +70,15 @@ class PaymentIn(_In):
     )
 
 
+class CardIn(_In):
+    number: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9-]*\s*$",
+        description="The loyalty card as scanned or typed",
+    )
+
+
 class CashIn(Approvable):
     kind: Literal["in", "out"]
     amount: StrictInt = Kopecks
@@ -145,6 +154,15 @@ class ReceiptRead(BaseModel):
     approvals: list[dict[str, Any]]
     fiscal: dict[str, Any] | None
     last_error: str | None
+    card: str | None = Field(default=None, description="The customer's loyalty card")
+    loyalty: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "What the processing center said: `online` (false: it did not answer), `customer`,"
+            " `available` and `spendable` points, `discount_percent`, and once closing, `settlement`"
+            " (`points` earned and `available` after, or `queued` when the center was silent)"
+        ),
+    )
     added_line_no: int | None = None
     returnable: dict[str, str] | None = Field(
         default=None, description="A closed sale: quantity still returnable per line number"

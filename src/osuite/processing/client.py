@@ -55,11 +55,13 @@ class ProcessingError(RuntimeError):
 
 
 class ProcessingUnreachable(ProcessingError):
-    """No answer (refused connection, timeout): whether a changing call was carried out is unknown —
-    send it again later with the same transaction id."""
+    """No answer (refused connection, timeout). ``delivered`` is ``False`` when the request never left
+    (no connection was made): nothing was carried out. Otherwise whether a changing call was carried out
+    is unknown — send it again later with the same transaction id."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, delivered: bool = True) -> None:
         super().__init__(0, "unreachable", detail)
+        self.delivered = delivered
 
 
 def line(
@@ -102,7 +104,8 @@ class ProcessingClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ProcessingUnreachable(f"{self.base_url} unreachable: {exc}") from exc
+            delivered = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise ProcessingUnreachable(f"{self.base_url} unreachable: {exc}", delivered=delivered) from exc
         if response.status_code >= 400:
             try:
                 body = response.json()

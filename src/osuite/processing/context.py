@@ -96,7 +96,7 @@ class Processing:
             center_id=center_id,
             role=role,
             changelog=ChangeLog(db, tables.center),
-            outbox=Outbox(db, tables.edge),
+            outbox=Outbox(db, tables.edge.outbox),
             journals=Journals(capacity=settings.cached_accounts),
         )
 

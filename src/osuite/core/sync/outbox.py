@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 
 from osuite.core.db import Database
-from osuite.core.sync.tables import EdgeTables
 from osuite.core.sync.transport import LinkDown, LinkRefused
 from osuite.core.sync.wire import DocumentIn, IntakeAnswer
 
@@ -42,9 +41,9 @@ def backoff(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
 
 
 class Outbox:
-    def __init__(self, db: Database, tables: EdgeTables) -> None:
+    def __init__(self, db: Database, table: Table) -> None:
         self.db = db
-        self.table = tables.outbox
+        self.table = table
 
     def add(self, conn: Connection, *, id: str, kind: str, payload: dict[str, Any]) -> None:
         """Queue a document in the caller's transaction; it is sent once that commits."""

@@ -74,9 +74,11 @@ def center_tables(metadata: MetaData) -> CenterTables:
     return CenterTables(changes=changes, state=state, inbox=inbox)
 
 
-def edge_tables(metadata: MetaData) -> EdgeTables:
-    outbox = Table(
-        "sync_outbox",
+def outbox_table(metadata: MetaData, name: str = "sync_outbox") -> Table:
+    """An outbox; an edge that sends to two centers (a POS: its data server and its processing center)
+    keeps one per center, so a center that is down never holds up the other's documents."""
+    return Table(
+        name,
         metadata,
         Column("position", Seq, primary_key=True, autoincrement=True),
         Column("id", String(36), nullable=False, unique=True),
@@ -88,9 +90,13 @@ def edge_tables(metadata: MetaData) -> EdgeTables:
         Column("last_error", Text),
         Column("delivered_at", DateTime(timezone=True)),
         Column("rejected_at", DateTime(timezone=True)),
-        Index("ix_sync_outbox_due", "delivered_at", "rejected_at", "next_attempt_at"),
+        Index(f"ix_{name}_due", "delivered_at", "rejected_at", "next_attempt_at"),
         sqlite_autoincrement=True,
     )
+
+
+def edge_tables(metadata: MetaData) -> EdgeTables:
+    outbox = outbox_table(metadata)
     cursors = Table(
         "sync_cursors",
         metadata,

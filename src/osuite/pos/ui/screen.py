@@ -28,6 +28,9 @@ from osuite.pos.receipts import NeedsAgeCheck, NeedsWeight
 SESSION_COOKIE = "pos_session"
 LANGUAGE_COOKIE = "pos_language"
 PACKAGE = "osuite.pos"
+CENTER_WORDS = "osuite.processing"
+"""The processing center's refusals (a blocked card, too few points) reach the screen in its words: its
+catalog is read as a resource (no code of it is imported)."""
 
 # What to do about a device's trouble, in the cashier's words; keyed by device and the driver's code.
 DEVICE_ADVICE = {
@@ -83,7 +86,7 @@ def language(request: Request) -> str:
 
 
 def translate(request: Request, message: str, params: Mapping[str, object] | None = None) -> str:
-    return render(translations(PACKAGE, language(request)), message, params or {})
+    return render(translations(PACKAGE, language(request), CENTER_WORDS), message, params or {})
 
 
 def cashier(request: Request) -> Cashier:
