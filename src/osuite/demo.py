@@ -3,10 +3,11 @@ open its pages a minute after cloning.
 
 The demo is only an orchestrator: it prepares each program's data the first time, starts every
 program as its own child process (exactly as a store would run them), checks they answer, prints
-where to look, and stops them all on Ctrl-C. Today it runs the data server and two POS terminals, each
-with its emulated fiscal registrar, receipt printer and card terminal; scales and the other programs
-join as they land. The demo always uses SQLite files under its data directory, whatever database a
-developer's environment points the programs at.
+where to look, and stops them all on Ctrl-C. Today it runs the data server, the loyalty processing
+centers (the chain's root and the store's subordinate, which the tills ask about cards) and two POS
+terminals, each with its emulated fiscal registrar, receipt printer and card terminal; scales and the
+other programs join as they land. The demo always uses SQLite files under its data directory,
+whatever database a developer's environment points the programs at.
 """
 
 from __future__ import annotations
@@ -24,15 +25,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+
+from osuite.core.money import format_money
+
+if TYPE_CHECKING:  # imported where needed: `osuite` imports this module at every command
+    from osuite.processing.context import Processing
 
 HOST = "127.0.0.1"
 DEFAULT_DATA_DIR = Path("var") / "demo"
 DEFAULT_PORT_BASE = 8700
 DATASERVER_OFFSET = 1
 """Each program keeps its usual port relative to the base: the data server's 8701 is base + 1."""
+PROCESSING_OFFSET = 2
+"""The root processing center on its usual 8702."""
+SUBORDINATE_OFFSET = 82
+"""The store's subordinate processing center, the one the tills ask: 8782."""
 POS_OFFSET = 10
 """The tills: 8710, 8711 …"""
 REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET = 50, 60, 65, 70
@@ -43,7 +53,7 @@ TILLS = ("Касса 1", "Касса 2")
 
 def ports(port_base: int) -> list[int]:
     """Every port the demo listens on for ``port_base``."""
-    offsets = [DATASERVER_OFFSET]
+    offsets = [DATASERVER_OFFSET, PROCESSING_OFFSET, SUBORDINATE_OFFSET]
     for n in range(len(TILLS)):
         offsets += [
             o + n for o in (POS_OFFSET, REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET)
@@ -55,6 +65,39 @@ STARTUP_SECONDS = 60.0
 STOP_SECONDS = 15.0
 MARKER = "demo.json"
 """Written once the sample is loaded: a later ``osuite demo`` reuses the data instead of reloading."""
+
+LOYALTY_MARKER = "processing.json"
+"""Written once the processing centers are prepared; keeps the tills' key, which a center shows only
+once."""
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    id: str
+    name: str
+    phone: str
+    card: str
+    points: int
+    """Opening points in minor units, as the API counts them (30000 is 300.00 points)."""
+
+
+DEMO_CUSTOMERS = (
+    DemoCustomer("demo-customer-1", "Смирнова Ольга", "+79000000001", "7770000000012", 300_00),
+    DemoCustomer("demo-customer-2", "Кузнецов Дмитрий", "+79000000002", "7770000000029", 1_000_00),
+    DemoCustomer("demo-customer-3", "Попова Елена", "+79000000003", "7770000000036", 2_500_00),
+)
+"""Bonus cards with valid EAN-13 numbers, so a scanner (or the emulated one) reads them too."""
+GIFT_CARD = "7779000000015"
+GIFT_NOMINAL = 3_000_00
+LOYALTY_PROGRAM: dict[str, Any] = {
+    "accrual_percent": "5",
+    "points_share": "50",
+    "activation_days": 0,
+    "expiry_days": None,
+    "levels": [{"turnover": 1_000_00, "percent": "3"}, {"turnover": 5_000_00, "percent": "5"}],
+}
+"""The program ``default``: 5 % back in points, active at once, paying up to half a receipt; 3 % off
+from 1,000.00 of purchases, 5 % from 5,000.00."""
 
 ROLE_NAMES = {
     "cashier": "Кассир / cashier",
@@ -84,7 +127,10 @@ class Program:
     log: Path
     health: str | None = "/healthz"
     """Where it answers when ready; None for a device that speaks no HTTP (the printer's raw TCP)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables of its own, over the demo's (settings as ``OSUITE_<PROGRAM>_…``)."""
     process: subprocess.Popen[bytes] | None = None
+    terminated: bool = False
 
     @property
     def url(self) -> str:
@@ -92,6 +138,7 @@ class Program:
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.terminated = False
         with self.log.open("ab") as log:
             # A session of its own: Ctrl-C in the terminal reaches only the demo, which then stops its
             # children in order instead of them all getting the signal at once.
@@ -100,7 +147,7 @@ class Program:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
                 start_new_session=True,
             )
 
@@ -141,12 +188,20 @@ class Program:
             return f"(no log at {self.log})"
         return "\n".join(f"    {line}" for line in text.splitlines()[-lines:])
 
+    def terminate(self) -> None:
+        """SIGTERM, which uvicorn answers with a graceful shutdown, without waiting for it (only once: a
+        second one would cut the shutdown short)."""
+        if self.process is not None and not self.terminated and self.process.poll() is None:
+            self.process.terminate()
+            self.terminated = True
+
     def stop(self) -> None:
-        """SIGTERM, which uvicorn answers with a graceful shutdown; SIGKILL only if that hangs."""
+        """SIGTERM unless sent already, and wait; SIGKILL only if the shutdown hangs."""
+        self.terminate()
         process, self.process = self.process, None
+        self.terminated = False
         if process is None or process.poll() is not None:
             return
-        process.terminate()
         try:
             process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
@@ -168,6 +223,30 @@ class Prepared:
     users: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DemoCard:
+    """A demo card as the store's processing center answers for it."""
+
+    number: str
+    holder: str
+    type: str
+    available: int
+
+
+@dataclass
+class Loyalty:
+    """What the summary shows about the processing centers' data, and what linking them takes."""
+
+    prepared_now: bool
+    admin_key: str
+    """An administrator's key at the root, made this run (shown once, like the data server's)."""
+    tills_key: str
+    """The tills' key (scope pos) at the subordinate, made once and kept in the marker."""
+    code: str | None
+    """A one-time code for the subordinate to enroll with the root, while it has not."""
+    cards: list[DemoCard] = field(default_factory=list)
+
+
 def demo(
     data_dir: Annotated[
         Path,
@@ -187,16 +266,17 @@ def demo(
         bool,
         typer.Option(
             "--check",
-            help="Start everything, check that it answers and serves the catalog, print the summary, "
-            "stop and exit (for tests and CI)",
+            help="Start everything, check that it answers, serves the catalog and finds the demo cards, "
+            "print the summary, stop and exit (for tests and CI)",
         ),
     ] = False,
 ) -> None:
     """Run a whole demo store on this machine with sample data; Ctrl-C stops it.
 
-    The first run loads a sample catalog (products, prices, cashiers with PINs); later runs reuse it.
-    Each run prints the addresses to open, a fresh administrator's API key and a one-time code to enroll
-    a POS.
+    The first run loads a sample catalog (products, prices, cashiers with PINs) and the loyalty
+    program with demo customers' cards and a gift card; later runs reuse them. Each run prints the
+    addresses to open, fresh administrators' API keys, a one-time code to enroll a POS and the demo
+    cards with their balances.
     """
     raise typer.Exit(run(data_dir, port_base=port_base, check=check))
 
@@ -204,13 +284,17 @@ def demo(
 def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = False) -> int:
     """The demo from start to stop; the exit code (0 also when stopped with Ctrl-C or SIGTERM)."""
     port = port_base + DATASERVER_OFFSET
-    programs: list[Program] = []
+    waves: list[list[Program]] = []
+    """Programs as they were started together; stopped together, the last started first, so that the
+    tills stop before the servers they talk to (and a wave takes one graceful shutdown, not one each)."""
     with _stop_on_signals():
         try:
-            _require_free(port)
+            for taken in (port, port_base + PROCESSING_OFFSET, port_base + SUBORDINATE_OFFSET):
+                _require_free(taken)
             ds_dir = data_dir / "dataserver"
             database_url = f"sqlite:///{(ds_dir / 'dataserver.db').resolve()}"
             prepared = _prepare_dataserver(data_dir, ds_dir, database_url)
+            loyalty = _prepare_processing(data_dir)
             dataserver = Program(
                 name="dataserver",
                 title="Сервер данных / Data server",
@@ -229,30 +313,45 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                 ],
                 log=data_dir / "logs" / "dataserver.log",
             )
-            programs.append(dataserver)
+            root = _center(data_dir, port_base, "root")
+            waves.append([dataserver, root])
             _say("Запускаю программы… / Starting the programs…")
-            dataserver.start()
-            dataserver.wait_healthy()
-            tills = [_till(data_dir, port_base, n, dataserver, prepared) for n in range(len(TILLS))]
-            for devices_and_pos in tills:
-                programs.extend(devices_and_pos)
-            for program in programs[1:]:
+            for program in waves[-1]:
                 program.start()
-            for program in programs[1:]:
+            for program in waves[-1]:
+                program.wait_healthy()
+            _link_subordinate(data_dir, root, loyalty)
+            store_center = _center(data_dir, port_base, "subordinate")
+            waves.append([store_center])
+            store_center.start()  # boots while the tills enroll
+            processing = {
+                "OSUITE_POS_PROCESSING_URL": store_center.url,
+                "OSUITE_POS_PROCESSING_KEY": loyalty.tills_key,
+            }
+            tills = [
+                _till(data_dir, port_base, n, dataserver, prepared, processing) for n in range(len(TILLS))
+            ]
+            devices = [device for group in tills for device in group[:-1]]
+            poses = [group[-1] for group in tills]
+            waves += [devices, poses]
+            for program in [*devices, *poses]:
+                program.start()
+            for program in [store_center, *devices, *poses]:
                 program.wait_healthy()
             served = _catalog_served(dataserver, prepared.api_key)
-            poses = [group[-1] for group in tills]
+            loyalty.cards = _cards_served(store_center, loyalty.tills_key)
             for till in poses:
                 _catalog_reached(till)
-            _say(summary(data_dir, dataserver, prepared, poses))
+            _say(summary(data_dir, dataserver, prepared, poses, (root, store_center), loyalty))
             if check:
                 _say(
-                    f"Проверка пройдена: /healthz отвечает, каталог отдаётся ({served}) и дошёл до касс. "
-                    f"Останавливаю.\nCheck passed: /healthz answers, the catalog is served ({served}) and "
-                    "reached the tills. Stopping."
+                    f"Проверка пройдена: /healthz отвечает, каталог отдаётся ({served}) и дошёл до касс, "
+                    "процессинг магазина находит карты по ключу касс. Останавливаю.\n"
+                    f"Check passed: /healthz answers, the catalog is served ({served}) and reached the "
+                    "tills, the store's processing center finds the cards with the tills' key. Stopping."
                 )
                 return 0
-            return _watch(programs)
+            return _watch([program for wave in waves for program in wave])
         except _Stop:
             _say("\nОстанавливаю… / Stopping…")
             return 0
@@ -261,9 +360,12 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
             return 1
         finally:
             _ignore_signals()  # a second Ctrl-C must not cut the shutdown short
-            for program in reversed(programs):
-                program.stop()
-            if programs:
+            for wave in reversed(waves):
+                for program in wave:
+                    program.terminate()
+                for program in wave:
+                    program.stop()
+            if waves:
                 _say("Все программы остановлены / every program has stopped")
 
 
@@ -303,9 +405,11 @@ def _require_free(port: int) -> None:
             raise DemoError(
                 f"порт / port {port} {reason}.\n"
                 f"Остановите программу, которая его занимает (может быть, уже запущенное демо), или выберите "
-                f"другие порты: osuite demo --port-base N (сервер данных получит N+{DATASERVER_OFFSET}).\n"
+                f"другие порты: osuite demo --port-base N (сервер данных получит N+{DATASERVER_OFFSET}, "
+                f"процессинг N+{PROCESSING_OFFSET}).\n"
                 f"Stop whatever holds it (perhaps a demo already running) or choose other ports: "
-                f"osuite demo --port-base N (the data server gets N+{DATASERVER_OFFSET})."
+                f"osuite demo --port-base N (the data server gets N+{DATASERVER_OFFSET}, the processing "
+                f"center N+{PROCESSING_OFFSET})."
             ) from None
 
 
@@ -339,6 +443,8 @@ def _prepare_dataserver(data_dir: Path, ds_dir: Path, database_url: str) -> Prep
             )
             loaded = sample_catalog.load_sample(ds)
             marker.write_bytes(orjson.dumps({"sample": loaded}, option=orjson.OPT_INDENT_2))
+        # Every run, so a demo store made before the tills took points and gift cards gets them too.
+        sample_catalog.ensure_loyalty_payment_types(ds)
         with ds.db.write() as conn:
             store = clients.find_store(conn, sample_catalog.STORE_CODE)
             key = clients.create_api_key(conn, name=f"demo {datetime.now():%Y-%m-%d %H:%M}")
@@ -362,9 +468,244 @@ def _prepare_dataserver(data_dir: Path, ds_dir: Path, database_url: str) -> Prep
     )
 
 
-def _till(data_dir: Path, port_base: int, n: int, dataserver: Program, prepared: Prepared) -> list[Program]:
+CenterRole = Literal["root", "subordinate"]
+CENTERS: dict[CenterRole, tuple[str, int]] = {
+    "root": ("Процессинг, главный центр / processing, root center", PROCESSING_OFFSET),
+    "subordinate": ("Процессинг магазина / the store's processing center (subordinate)", SUBORDINATE_OFFSET),
+}
+
+
+def _center_folder(data_dir: Path, role: CenterRole) -> tuple[Path, str]:
+    folder = data_dir / f"processing-{role}"
+    return folder, f"sqlite:///{(folder / 'processing.db').resolve()}"
+
+
+def _center(data_dir: Path, port_base: int, role: CenterRole) -> Program:
+    """``osuite processing serve`` of the root or of the store's subordinate."""
+    title, offset = CENTERS[role]
+    folder, database_url = _center_folder(data_dir, role)
+    port = port_base + offset
+    return Program(
+        name=f"processing-{role}",
+        title=title,
+        port=port,
+        args=[
+            "processing",
+            "serve",
+            "--role",
+            role,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(folder),
+            "--database-url",
+            database_url,
+        ],
+        log=data_dir / "logs" / f"processing-{role}.log",
+    )
+
+
+def _open_center(data_dir: Path, role: CenterRole, *, migrate: bool = True) -> Processing:
+    """The center's database, created or upgraded, as ``osuite processing`` commands open it."""
+    from osuite.processing.context import Processing, RoleMismatch
+    from osuite.processing.settings import ProcessingSettings
+
+    folder, database_url = _center_folder(data_dir, role)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(f"не могу создать / cannot create {folder}: {exc.strerror}") from None
+    settings = ProcessingSettings(data_dir=folder, database_url=database_url, role=role)
+    try:
+        return Processing.open(settings, migrate=migrate)
+    except RoleMismatch as exc:
+        raise DemoError(f"{folder}: {exc}") from None
+
+
+def _prepare_processing(data_dir: Path) -> Loyalty:
+    """Create or upgrade both centers' databases. The first time, at the root: the program ``default``,
+    the demo customers with their bonus cards and opening points, and the gift card; at the
+    subordinate: the tills' key (kept in the marker, since a center shows a key only once). Each run:
+    an administrator's key at the root and, while the subordinate is not enrolled, a one-time code for
+    it. Every step looks before it acts, so a run stopped half-way is finished by the next."""
+    import orjson
+    from sqlalchemy import select
+
+    from osuite.processing import access, link, tables
+
+    marker = data_dir / LOYALTY_MARKER
+    try:
+        kept: dict[str, Any] = orjson.loads(marker.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        kept = {}
+    numbers = [c.card for c in DEMO_CUSTOMERS] + [GIFT_CARD]
+    root = _open_center(data_dir, "root")
+    try:
+        with root.db.read() as conn:
+            c = tables.cards.c
+            have = set(conn.execute(select(c.number).where(c.number.in_(numbers))).scalars())
+        prepared_now = not kept or len(have) < len(numbers)
+        if prepared_now:
+            _say(
+                "Готовлю процессинг: программу лояльности, покупателей и карты… / "
+                "Preparing the processing center: the loyalty program, customers and cards…"
+            )
+            _load_loyalty(root)
+        subordinate = _open_center(data_dir, "subordinate")
+        try:
+            with subordinate.db.read() as conn:
+                joined = link.joined(conn)
+            tills_key = _tills_key(subordinate, kept.get("tills_key"))
+        finally:
+            subordinate.db.dispose()
+        if joined is not None and joined["root_id"] != root.center_id:
+            folder, _ = _center_folder(data_dir, "subordinate")
+            raise DemoError(
+                f"{folder} подчинён другому главному центру; удалите эту папку, и демо подключит её заново.\n"
+                f"{folder} follows another root center; delete that folder and the demo enrolls it again."
+            )
+        with root.write() as conn:
+            admin = access.create_key(conn, root, name=f"demo {datetime.now():%Y-%m-%d %H:%M}")
+            code = None if joined else access.issue_code(conn, root, name="Демо-магазин / demo store")["code"]
+    finally:
+        root.db.dispose()
+    marker.write_bytes(orjson.dumps({"tills_key": tills_key}, option=orjson.OPT_INDENT_2))
+    return Loyalty(prepared_now=prepared_now, admin_key=admin["token"], tills_key=tills_key, code=code)
+
+
+def _load_loyalty(root: Processing) -> None:
+    """The root's demo data: what is there already is left alone."""
+    from sqlalchemy import select
+
+    from osuite.processing import accounts, ledger, programs, tables
+    from osuite.processing.wire import AdjustmentCreate, CardIssue, CustomerCreate
+
+    actor = "osuite demo"
+    programs.ensure_default(root)
+    with root.write() as conn:
+        current = programs.get(conn, programs.DEFAULT_PROGRAM)
+        if current.settings != programs.settings_of(*programs.rules_of(LOYALTY_PROGRAM)):
+            programs.save(
+                conn,
+                root,
+                program_id=current.id,
+                name=current.name,
+                settings=LOYALTY_PROGRAM,
+                create=False,
+            )
+        cu, ca = tables.customers.c, tables.cards.c
+        for customer in DEMO_CUSTOMERS:
+            if conn.execute(select(cu.id).where(cu.id == customer.id)).first() is None:
+                accounts.create_customer(
+                    conn, root, CustomerCreate(id=customer.id, name=customer.name, phone=customer.phone)
+                )
+            if conn.execute(select(ca.number).where(ca.number == customer.card)).first() is None:
+                accounts.issue_card(
+                    conn, root, CardIssue(number=customer.card, customer_id=customer.id), actor=actor
+                )
+        if conn.execute(select(ca.number).where(ca.number == GIFT_CARD)).first() is None:
+            accounts.issue_card(
+                conn, root, CardIssue(number=GIFT_CARD, type="gift", nominal=GIFT_NOMINAL), actor=actor
+            )
+    for customer in DEMO_CUSTOMERS:
+        with root.db.read() as conn:
+            account_id = ledger.card(conn, customer.card).account_id
+        # The transaction id makes the opening points a one-time thing, however often this runs.
+        body = AdjustmentCreate(
+            amount=customer.points, reason="demo", actor=actor, transaction_id=f"demo-points-{customer.card}"
+        )
+        accounts.adjust_balance(root, account_id, body, actor=actor)
+    root.publisher.drain(root)
+
+
+def _tills_key(subordinate: Processing, token: str | None) -> str:
+    """The tills' key at the subordinate: the kept one while the center still knows it, else a new one."""
+    from sqlalchemy import select
+
+    from osuite.core.security import token_digest
+    from osuite.processing import access, tables
+
+    if token:
+        k = tables.api_keys.c
+        with subordinate.db.read() as conn:
+            known = conn.execute(
+                select(k.id).where(k.token_digest == token_digest(token), k.revoked_at.is_(None))
+            ).first()
+        if known is not None:
+            return token
+    with subordinate.write() as conn:
+        created: str = access.create_key(
+            conn, subordinate, name="Кассы демо-магазина / demo tills", scope="pos"
+        )["token"]
+    return created
+
+
+def _link_subordinate(data_dir: Path, root: Program, loyalty: Loyalty) -> None:
+    """Enroll the subordinate with the running root the first time; later, follow the root to the port
+    this run gave it."""
+    from sqlalchemy import update
+
+    from osuite.processing import link, tables
+    from osuite.processing.domain.errors import DomainError
+
+    subordinate = _open_center(data_dir, "subordinate", migrate=False)
+    try:
+        if loyalty.code is not None:
+            try:
+                link.enroll(subordinate, url=root.url, code=loyalty.code, name="Демо-магазин / demo store")
+            except DomainError as exc:
+                raise DemoError(
+                    f"процессинг магазина не подключился / the store's center did not enroll: {exc}"
+                ) from None
+        else:
+            with subordinate.write() as conn:
+                conn.execute(
+                    update(tables.upstream).where(tables.upstream.c.url != root.url).values(url=root.url)
+                )
+    finally:
+        subordinate.db.dispose()
+
+
+def _cards_served(center: Program, tills_key: str, timeout: float = STARTUP_SECONDS) -> list[DemoCard]:
+    """Look every demo card up at the store's center with the tills' key, as a till does: proves the
+    key, the API and the replication from the root all work. Waits for the cards to come down."""
+    from osuite.processing.client import ProcessingClient, ProcessingError
+
+    names = {c.card: c.name for c in DEMO_CUSTOMERS}
+    cards: list[DemoCard] = []
+    deadline = time.monotonic() + timeout
+    with ProcessingClient(center.url, tills_key) as client:
+        for number in [*names, GIFT_CARD]:
+            while True:
+                try:
+                    found = client.lookup(number)
+                    break
+                except ProcessingError as exc:
+                    # Not down yet from the root, or the center still starting: wait; anything else
+                    # (a refused key, say) is an error at once.
+                    if exc.kind not in ("card_not_found", "unreachable") or time.monotonic() > deadline:
+                        raise DemoError(
+                            f"{center.title}: карта / card {number} — {exc}\n{center.log_tail()}"
+                        ) from None
+                time.sleep(0.2)
+            holder = found.customer.name if found.customer else names.get(number, "")
+            cards.append(DemoCard(number, holder, found.account_type, found.balance.available))
+    return cards
+
+
+def _till(
+    data_dir: Path,
+    port_base: int,
+    n: int,
+    dataserver: Program,
+    prepared: Prepared,
+    processing: dict[str, str],
+) -> list[Program]:
     """Till ``n``: its emulated registrar, printer and card terminal, then the POS, enrolled with the
-    data server the first time (the enrollment stays in the till's own database)."""
+    data server the first time (the enrollment stays in the till's own database) and pointed at the
+    store's processing center by ``processing`` (its settings as environment variables)."""
     folder = data_dir / f"pos-{n + 1}"
     logs = data_dir / "logs"
     printer = port_base + PRINTER_OFFSET + n
@@ -440,6 +781,7 @@ def _till(data_dir: Path, port_base: int, n: int, dataserver: Program, prepared:
                 f"http://{HOST}:{card}",
             ],
             log=logs / f"pos-{n + 1}.log",
+            env=processing,
         ),
     ]
 
@@ -532,7 +874,14 @@ def _watch(programs: list[Program]) -> int:
         time.sleep(0.5)
 
 
-def summary(data_dir: Path, dataserver: Program, prepared: Prepared, tills: list[Program]) -> str:
+def summary(
+    data_dir: Path,
+    dataserver: Program,
+    prepared: Prepared,
+    tills: list[Program],
+    centers: tuple[Program, Program],
+    loyalty: Loyalty,
+) -> str:
     """What a person needs to start using the demo store, in Russian and English."""
     store = prepared.store
     key = prepared.api_key
@@ -546,6 +895,17 @@ def summary(data_dir: Path, dataserver: Program, prepared: Prepared, tills: list
             else f"логин / login {user['login']}, пароль / password {user['password']}"
         )
         people.append(f"    {user['name']:<16} {secret:<10}  {role}")
+    root, store_center = centers
+    loyalty_state = "подготовлены сейчас / prepared now" if loyalty.prepared_now else "прежние / reused"
+    cards = [
+        f"    {card.number}  подарочная карта / gift card: {format_money(card.available)} ₽ "
+        f"(номинал / nominal {format_money(GIFT_NOMINAL)} ₽)"
+        if card.type == "gift"
+        else f"    {card.number}  {card.holder:<17} {format_money(card.available):>8} баллов / points"
+        for card in loyalty.cards
+    ]
+    tills_key = loyalty.tills_key
+    lookup = f"{store_center.url}/api/v1/transactions/lookup"
     lines = [
         "",
         "══ O·S suite — демо-магазин работает / the demo store is running ══",
@@ -577,6 +937,31 @@ def summary(data_dir: Path, dataserver: Program, prepared: Prepared, tills: list
         ],
         "  Эмулированные устройства / emulated devices: журналы в / logs in "
         f"{data_dir / 'logs'}, чеки / receipts in {data_dir}/pos-N/printer",
+        "",
+        *[
+            line
+            for center in centers
+            for line in (
+                f"  {center.title}:  {center.url}",
+                f"    API, документация / API docs:  {center.url}/docs",
+                f"    Проверка / health check:       {center.url}/healthz",
+                f"    Журнал / log:                  {center.log}",
+            )
+        ],
+        "",
+        "  Ключ касс в процессинге магазина / the tills' key at the store's processing center (scope pos):",
+        f"    {tills_key}",
+        f'    curl -H "Authorization: Bearer {tills_key}" -H "Content-Type: application/json" '
+        f'-d \'{{"card": "{DEMO_CUSTOMERS[0].card}"}}\' {lookup}',
+        f"  Ключ администратора процессинга / the processing administrator's key ({root.url}):",
+        f"    {loyalty.admin_key}",
+        "",
+        f"  Карты / cards ({loyalty_state}), программа / program «default»:",
+        "    5 % покупки возвращается баллами, баллы оплачивают до половины чека; скидка 3 % от 1000 ₽ "
+        "покупок, 5 % от 5000 ₽",
+        "    5 % of a purchase comes back as points, which pay up to half a receipt; 3 % off from 1,000 ₽ "
+        "of purchases, 5 % from 5,000 ₽",
+        *cards,
         "",
         f"  Код подключения ещё одной кассы / another POS's enrollment code:  {prepared.enrollment_code}",
         f"    одноразовый, действует до / one-time, valid until {prepared.code_expires:%Y-%m-%d %H:%M} UTC",

@@ -1,5 +1,6 @@
-"""``osuite demo`` as a newcomer runs it: a real process that starts the programs, prints where to look,
-reuses its data the second time, refuses a busy port, and stops everything on Ctrl-C."""
+"""``osuite demo`` as a newcomer runs it: a real process that starts the programs (the data server, the
+processing centers, the tills), prints where to look, reuses its data the second time, refuses a busy
+port, and stops everything on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import random
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,12 +19,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from osuite.demo import ports
+from osuite.demo import DEMO_CUSTOMERS, GIFT_CARD, PROCESSING_OFFSET, SUBORDINATE_OFFSET, ports
 
 pytestmark = pytest.mark.e2e
 
 CODE = re.compile(r"enrollment code:\s+([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})")
 KEY = re.compile(r"API key:\n\s+(\S+)")
+TILLS_KEY = re.compile(r"the tills' key at the store's processing center \(scope pos\):\n\s+(\S+)")
+CARDS = [
+    "7770000000012  Смирнова Ольга      300.00 баллов / points",
+    "7770000000029  Кузнецов Дмитрий   1000.00 баллов / points",
+    "7770000000036  Попова Елена       2500.00 баллов / points",
+    "7779000000015  подарочная карта / gift card: 3000.00 ₽",
+]
 
 
 def _port_base() -> int:
@@ -76,6 +85,8 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     data_dir = tmp_path / "var" / "demo"  # nothing exists yet, as on a fresh clone
     base = _port_base()
     url = f"http://127.0.0.1:{base + 1}"
+    root = f"http://127.0.0.1:{base + PROCESSING_OFFSET}"
+    store_center = f"http://127.0.0.1:{base + SUBORDINATE_OFFSET}"
 
     first = _demo(data_dir, base, "--check")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -83,6 +94,10 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     for text in (
         f"{url}/docs",
         f"{url}/healthz",
+        f"{root}/docs",
+        f"{store_center}/docs",
+        *CARDS,
+        "подготовлены сейчас / prepared now",
         "PIN 1111",
         "PIN 2222",
         "PIN 9999",
@@ -99,12 +114,27 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     assert code and key, out
     assert json.loads((data_dir / "demo.json").read_text())["sample"]["products"] == 3000
     assert (data_dir / "dataserver" / "dataserver.db").is_file()
-    assert not _answers(f"{url}/healthz")  # stopped
+    for role in ("root", "subordinate"):
+        assert (data_dir / f"processing-{role}" / "processing.db").is_file()
+        assert (data_dir / "logs" / f"processing-{role}.log").is_file()
+    with sqlite3.connect(data_dir / "dataserver" / "dataserver.db") as db:
+        methods = dict(db.execute("SELECT code, method FROM payment_types"))
+    assert methods == {"cash": "cash", "card": "card", "bonus": "bonus", "gift": "gift"}
+    tills_key = TILLS_KEY.search(out)
+    assert tills_key, out
+    assert [c.card for c in DEMO_CUSTOMERS] + [GIFT_CARD] == [line.split()[0] for line in CARDS]
+    for stopped in (url, root, store_center):
+        assert not _answers(f"{stopped}/healthz")
 
     second = _demo(data_dir, base, "--check")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "прежние / reused" in second.stdout and "Загружаю" not in second.stdout
+    assert "Готовлю процессинг" not in second.stdout and "подготовлены сейчас" not in second.stdout
     assert "3000 товаров / products" in second.stdout
+    for card in CARDS:  # the opening points were given once
+        assert card in second.stdout, second.stdout
+    again_tills_key = TILLS_KEY.search(second.stdout)
+    assert again_tills_key and again_tills_key.group(1) == tills_key.group(1)  # the tills keep theirs
     again_code, again_key = CODE.search(second.stdout), KEY.search(second.stdout)
     assert again_code and again_key
     assert again_key.group(1) != key.group(1) and again_code.group(1) != code.group(1)
@@ -122,10 +152,21 @@ def test_a_busy_port_is_named_and_nothing_is_created(tmp_path: Path) -> None:
     assert not (tmp_path / "demo").exists()
 
 
+def test_a_busy_processing_port_is_named_too(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        done = _demo(tmp_path / "demo", busy - SUBORDINATE_OFFSET, "--check")
+    assert done.returncode != 0
+    assert f"port {busy}" in done.stderr and "busy" in done.stderr, done.stderr
+    assert not (tmp_path / "demo").exists()
+
+
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_every_program_and_exits_0(tmp_path: Path, how: signal.Signals) -> None:
     base = _port_base()
-    url = f"http://127.0.0.1:{base + 1}"
+    urls = [f"http://127.0.0.1:{base + offset}" for offset in (1, PROCESSING_OFFSET, SUBORDINATE_OFFSET)]
     log = (tmp_path / "demo.out").open("w")
     demo = subprocess.Popen(
         [
@@ -148,7 +189,7 @@ def test_ctrl_c_or_sigterm_stops_every_program_and_exits_0(tmp_path: Path, how: 
             assert demo.poll() is None, (tmp_path / "demo.out").read_text()
             assert time.monotonic() < deadline, "the demo did not come up"
             time.sleep(0.2)
-        assert _answers(f"{url}/healthz")
+        assert all(_answers(f"{url}/healthz") for url in urls)
         demo.send_signal(how)
         assert demo.wait(timeout=60) == 0
     finally:
@@ -158,4 +199,4 @@ def test_ctrl_c_or_sigterm_stops_every_program_and_exits_0(tmp_path: Path, how: 
         log.close()
     output = (tmp_path / "demo.out").read_text()
     assert "Все программы остановлены / every program has stopped" in output, output
-    assert not _answers(f"{url}/healthz")
+    assert not any(_answers(f"{url}/healthz") for url in urls)

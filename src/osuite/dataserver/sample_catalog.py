@@ -168,6 +168,15 @@ PAYMENT_TYPES: Final[tuple[SamplePaymentType, ...]] = (
     SamplePaymentType("card", "Банковская карта", "card", 2),
 )
 
+LOYALTY_PAYMENT_TYPES: Final[tuple[SamplePaymentType, ...]] = (
+    # Paid through the loyalty processing center, whose methods these are (osuite.processing).
+    SamplePaymentType("bonus", "Баллы", "bonus", 3),
+    SamplePaymentType("gift", "Подарочная карта", "gift", 4),
+)
+"""Not in :func:`load_sample`: a till should offer points and gift cards only in a store that has a
+processing center to pay them with. ``osuite demo`` has one and adds these with
+:func:`ensure_loyalty_payment_types`."""
+
 
 @dataclass(frozen=True)
 class SamplePromotion:
@@ -955,6 +964,24 @@ def _ensure_payment_types(conn: Connection, ds: DataServer) -> None:
             sample.sort,
         ):
             catalog.update_payment_type(conn, ds, code=sample.code, data=wanted)
+
+
+def ensure_loyalty_payment_types(ds: DataServer) -> list[str]:
+    """Add :data:`LOYALTY_PAYMENT_TYPES` that the store does not have yet (a type it has stays as the
+    store made it); the codes added. Published like any edit, so the tills receive them."""
+    pt = tables.payment_types.c
+    added: list[str] = []
+    with ds.db.write() as conn:
+        have = set(conn.execute(select(pt.code)).scalars())
+        for sample in LOYALTY_PAYMENT_TYPES:
+            if sample.code in have:
+                continue
+            data = PaymentTypeCreate.model_validate(
+                {"code": sample.code, "name": sample.name, "method": sample.method, "sort": sample.sort}
+            )
+            catalog.create_payment_type(conn, ds, data=data)
+            added.append(sample.code)
+    return added
 
 
 def _ensure_promotions(
