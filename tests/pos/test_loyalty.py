@@ -200,3 +200,19 @@ def test_with_the_center_down_the_sale_goes_on_and_its_points_arrive_once(
     _deliver(ProcessingClient(center.server.url, center.pos_key), waiting["kind"], waiting["payload"])
     assert center.movements(CARD) == ["adjustment", "accrual"]
     assert center.available(CARD) == 50_000 + earned
+
+
+def test_the_screen_shows_the_card_its_balance_and_the_points_earned(till: Till, center: Center) -> None:
+    screen = till.http
+    assert screen.post("/login", data={"pin": "1111"}, follow_redirects=False).status_code == 303
+    htmx = {"HX-Request": "true"}
+    assert 'data-hotkey="F11"' in screen.get("/").text
+    screen.post("/ui/items", data={"code": MILK}, headers=htmx)
+    dialog = screen.get("/ui/dialog/card", headers=htmx).text
+    assert 'hx-post="/ui/card"' in dialog
+    shown = screen.post("/ui/card", data={"number": CARD, "_dialog": "card"}, headers=htmx).text
+    assert f"Карта {CARD} · баллов 500,00" in shown
+    refused = screen.post("/ui/card", data={"number": BLOCKED, "_dialog": "card"}, headers=htmx).text
+    assert BLOCKED in refused and "заблокирована" in refused  # the center's words, in Russian
+    done = screen.post("/ui/pay", data={"payment_type": "CASH"}, headers=htmx).text
+    assert "Начислено баллов" in done

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from osuite.core.i18n import LANGUAGES, N_
 from osuite.core.money import MoneyError, parse_money
-from osuite.pos import catalog, checkout, receipts, returns, shifts
+from osuite.pos import catalog, checkout, loyalty, receipts, returns, shifts
 from osuite.pos.auth import Cashier, login, logout
 from osuite.pos.context import Pos
 from osuite.pos.errors import Invalid, NotLoggedIn, PosError
@@ -168,7 +168,7 @@ def _money(text: str) -> int:
 
 # --- dialogs ----------------------------------------------------------------------------------------------
 
-DIALOGS = ("search", "quantity", "discount", "payment", "held", "return", "shift", "cancel")
+DIALOGS = ("search", "quantity", "discount", "payment", "held", "return", "shift", "cancel", "card")
 
 
 @router.get("/ui/dialog/{name}")
@@ -262,6 +262,34 @@ async def discount(request: Request) -> Response:
         )
 
     return await act(request, give)
+
+
+@router.post("/ui/card")
+async def attach_card(request: Request) -> Response:
+    def attach(pos: Pos, who: Cashier, form: FormData) -> Update:
+        receipt = loyalty.attach_card(pos, who, _text(form, "number"))
+        if receipt["loyalty"]["online"]:
+            return Update()
+        return Update(
+            message=screen.translate(
+                request,
+                N_(
+                    "The processing center does not answer: the sale goes on without spending points; its"
+                    " points will be added later"
+                ),
+            ),
+            message_kind="warn",
+        )
+
+    return await act(request, attach)
+
+
+@router.post("/ui/card/remove")
+async def detach_card(request: Request) -> Response:
+    def detach(pos: Pos, who: Cashier, form: FormData) -> None:
+        loyalty.detach_card(pos, who)
+
+    return await act(request, detach)
 
 
 @router.post("/ui/pay")
