@@ -216,3 +216,26 @@ def test_the_screen_shows_the_card_its_balance_and_the_points_earned(till: Till,
     assert BLOCKED in refused and "заблокирована" in refused  # the center's words, in Russian
     done = screen.post("/ui/pay", data={"payment_type": "CASH"}, headers=htmx).text
     assert "Начислено баллов" in done
+
+
+def test_a_key_the_center_refuses_leaves_the_queue_waiting_not_refused(center: Center, till: Till) -> None:
+    from osuite.core.ids import new_id
+    from osuite.core.sync.transport import LinkRefused
+    from osuite.core.sync.wire import DocumentIn
+    from osuite.pos import loyalty
+
+    request = {
+        "transaction_id": "R-1:accrue",
+        "card": CARD,
+        "receipt_id": "R-1",
+        "lines": [{"line_no": 1, "product_id": "milk", "amount": 8_990}],
+        "payments": [{"method": "cash", "amount": 8_990}],
+    }
+    document = DocumentIn(id=new_id(), kind=loyalty.ACCRUE, payload=request)
+    wrong = loyalty.sender(till.pos, ProcessingClient(center.server.url, "not-a-key"))
+    with pytest.raises(LinkRefused):  # retried later (a key put right), never a dead letter
+        wrong.send([document])
+    right = loyalty.sender(till.pos, ProcessingClient(center.server.url, center.pos_key))
+    sent_twice = right.send([document, document])  # the second is answered as the first
+    assert sent_twice.held == [document.id, document.id]
+    assert center.movements(CARD) == ["adjustment", "accrual"]

@@ -29,7 +29,7 @@ from osuite.core.i18n import DEFAULT_LANGUAGE, N_, render, translations
 from osuite.core.ids import new_id
 from osuite.core.money import format_money
 from osuite.core.sync.outbox import OutboxSender
-from osuite.core.sync.transport import LinkDown
+from osuite.core.sync.transport import LinkDown, LinkRefused
 from osuite.core.sync.wire import DocumentIn, IntakeAnswer, Rejection
 from osuite.pos import receipts
 from osuite.pos import tables as t
@@ -137,6 +137,8 @@ def attach_card(pos: Pos, who: Cashier, number: str) -> dict[str, Any]:
     """Put the customer's card on the sale (opening one if none is open). A card the center refuses
     (unknown, blocked, lost) is not put on; with the center silent it goes on, without points to spend."""
     center = client(pos)
+    if "sell" not in who.permissions:
+        raise PosError(N_("{name} may not sell"), name=who.name)
     number = number.strip()
     if not number:
         raise Invalid(N_("Scan or type the card's number"))
@@ -520,8 +522,10 @@ def sender(pos: Pos, center: ProcessingClient) -> OutboxSender:
                     raise LinkDown(exc.detail) from None
                 break
             except ProcessingError as exc:
-                if exc.status >= 500:
-                    raise LinkDown(exc.detail) from None
+                if exc.status >= 500 or exc.status in (401, 403):  # down, or our key: not this document
+                    if held or rejected:
+                        break
+                    raise (LinkDown if exc.status >= 500 else LinkRefused)(exc.detail) from None
                 if exc.kind not in SETTLED_REFUSALS.get(document.kind, ()):
                     rejected.append(Rejection(id=document.id, reason=f"{exc.kind}: {exc.detail}"[:1000]))
                     continue
