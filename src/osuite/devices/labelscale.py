@@ -1,0 +1,205 @@
+"""Label scales, whatever their protocol: what the scale server asks of a driver.
+
+A label scale holds a table of PLUs (price look-ups): the scale operator presses a PLU's number (or its
+hotkey), puts the goods on, and the scale prints a label with the name, the weight or count, the price
+and an in-store EAN-13 barcode built by the store's barcode template (prefix, item code, weight or price,
+check digit) — the same template the POS reads, so the label sells at the right weight and price.
+
+Each protocol (CAS CL, Shtrih-Print, Massa-K) has a driver that speaks it over its socket and declares
+what it can do (:class:`Capability`); the scale server asks only for what a driver declares. Every
+driver answers per PLU (:class:`PluResult`), so a scale that refuses one PLU (a name it cannot take, a
+number out of its range) does not stop the others. A driver cuts a name that is too long for its field
+at a character boundary of the field's encoding, never in the middle of a character.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from osuite.core.barcodes import BarcodeTemplate
+from osuite.core.money import line_amount
+
+
+class Capability(StrEnum):
+    PLU_WRITE = "plu_write"
+    PLU_DELETE = "plu_delete"
+    CLEAR = "clear"  # delete every PLU at once
+    MESSAGES = "messages"  # ingredients / composition text printed on the label
+    BARCODE_FORMAT = "barcode_format"  # the scale is told the barcode template to print
+    HOTKEYS = "hotkeys"  # PLUs can sit on the scale's speed keys
+    STATUS = "status"
+
+
+@dataclass(frozen=True)
+class Plu:
+    """One PLU as the scale server wants it on a scale. Money is kopecks; ``price`` is per kg for
+    weighted goods, per piece otherwise."""
+
+    number: int  # the PLU number on the scale: stable across uploads
+    item_code: int  # the code that goes into the label's barcode (the template's item field)
+    name: str
+    price: int
+    weighted: bool = True
+    shelf_life_days: int = 0  # 0: none printed
+    tare_grams: int = 0
+    ingredients: str = ""  # printed when the driver has Capability.MESSAGES
+    hotkey: int | None = None  # a speed key, when the driver has Capability.HOTKEYS
+
+
+@dataclass(frozen=True)
+class PluResult:
+    number: int
+    ok: bool
+    message: str = ""  # the scale's answer, in words: why it refused, or what it cut
+
+
+@dataclass(frozen=True)
+class ScaleStatus:
+    online: bool
+    busy: bool = False
+    plu_count: int | None = None
+    message: str = ""
+
+
+class ScaleErrorCode(StrEnum):
+    UNREACHABLE = "unreachable"  # no connection, or no answer in time
+    BUSY = "busy"  # the scale is in use (printing, in its menu): try again later
+    REFUSED = "refused"  # the scale answered with an error
+    BAD_FRAME = "bad_frame"  # an answer that breaks the protocol (checksum, length)
+    UNSUPPORTED = "unsupported"  # the driver or the model cannot do that
+
+
+class LabelScaleError(Exception):
+    """A scale did not do what was asked; ``code`` says whether trying again may help."""
+
+    def __init__(self, code: ScaleErrorCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def retry(self) -> bool:
+        return self.code in (ScaleErrorCode.UNREACHABLE, ScaleErrorCode.BUSY, ScaleErrorCode.BAD_FRAME)
+
+
+class LabelScale(Protocol):
+    """A driver for one scale at one address. Calls may raise :class:`LabelScaleError` for the whole
+    call (unreachable, busy); a refusal of one PLU is in its :class:`PluResult`."""
+
+    capabilities: frozenset[Capability]
+
+    def write(self, plus: Sequence[Plu]) -> list[PluResult]: ...
+
+    def delete(self, numbers: Sequence[int]) -> list[PluResult]: ...
+
+    def clear(self) -> None: ...
+
+    def set_barcode(self, template: BarcodeTemplate) -> None: ...
+
+    def status(self) -> ScaleStatus: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScaleAddress:
+    """Where a scale is and how to talk to it, as the scale server's inventory keeps it."""
+
+    protocol: str  # "cas", "shtrih", "massak"
+    host: str
+    port: int
+    scale_number: int = 1
+    password: str = ""
+    timeout: float = 3.0
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def cut(text: str, limit: int, encoding: str) -> str:
+    """``text`` cut to at most ``limit`` bytes in ``encoding``, at a character boundary; characters
+    the encoding cannot write become "?"."""
+    encoded = text.encode(encoding, errors="replace")
+    if len(encoded) <= limit:
+        return encoded.decode(encoding)
+    return encoded[:limit].decode(encoding, errors="ignore")
+
+
+class PluMemory:
+    """What an emulated scale keeps, as a real one does across power cuts: its PLU table and the barcode
+    format it was given (in ``folder``'s ``plus.json`` when given a folder). The label it would print
+    for a PLU is built from them, so a test can sell it at the POS."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._lock = threading.Lock()
+        self._file = folder / "plus.json" if folder is not None else None
+        self._plus: dict[int, Plu] = {}
+        self.template: BarcodeTemplate | None = None
+        if self._file is not None and self._file.exists():
+            saved = json.loads(self._file.read_text(encoding="utf-8"))
+            self._plus = {int(n): Plu(**p) for n, p in saved["plus"].items()}
+            if saved.get("template"):
+                self.template = BarcodeTemplate.model_validate(saved["template"])
+
+    def table(self) -> dict[int, Plu]:
+        with self._lock:
+            return dict(self._plus)
+
+    def put(self, plu: Plu) -> None:
+        with self._lock:
+            self._plus[plu.number] = plu
+            self._save()
+
+    def remove(self, number: int) -> bool:
+        with self._lock:
+            found = self._plus.pop(number, None) is not None
+            self._save()
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plus.clear()
+            self._save()
+
+    def set_template(self, template: BarcodeTemplate) -> None:
+        with self._lock:
+            self.template = template
+            self._save()
+
+    def label(self, number: int, *, grams: int | None = None, count: int = 1) -> str:
+        """The EAN-13 on the label the scale prints for PLU ``number``: a weighted PLU's weight (or its
+        price for that weight, with a price template), a piece PLU's count."""
+        with self._lock:
+            plu = self._plus.get(number)
+            template = self.template
+        if plu is None:
+            raise KeyError(f"no PLU {number} on this scale")
+        if template is None:
+            raise LookupError("the scale has no barcode format")
+        item = str(plu.item_code).zfill(template.item_length)
+        if template.kind == "weight":
+            if grams is None:
+                raise ValueError("a weight label needs the weight")
+            return template.build(item, Decimal(grams) / 1000)
+        if template.kind == "price":
+            sold = Decimal(grams) / 1000 if plu.weighted and grams else Decimal(count)
+            return template.build(item, line_amount(plu.price, sold))
+        return template.build(item, count)
+
+    def _save(self) -> None:
+        if self._file is None:
+            return
+        self._file.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "plus": {str(n): asdict(p) for n, p in self._plus.items()},
+            "template": self.template.model_dump() if self.template else None,
+        }
+        temporary = self._file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self._file)
