@@ -57,6 +57,8 @@ messages: setup
 	.venv/bin/pybabel update -i var/pos-ui.pot -d src/osuite/pos/locale -D ui -l ru -N --ignore-obsolete -w 100
 	.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location -w 100 -o var/processing-errors.pot src/osuite/processing
 	.venv/bin/pybabel update -i var/processing-errors.pot -d src/osuite/processing/locale -D errors -l ru -N --ignore-obsolete -w 100
+	.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location -w 100 -o var/scales-ui.pot src/osuite/scales
+	.venv/bin/pybabel update -i var/scales-ui.pot -d src/osuite/scales/locale -D ui -l ru -N --ignore-obsolete -w 100
 
 bench: setup
 	.venv/bin/python -m bench.ingest

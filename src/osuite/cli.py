@@ -9,6 +9,7 @@ from osuite.demo import demo
 from osuite.devices.cli import app as devices_app
 from osuite.pos.cli import app as pos_app
 from osuite.processing.cli import app as processing_app
+from osuite.scales.cli import app as scales_app
 
 app = typer.Typer(
     help=(
@@ -22,6 +23,7 @@ app.add_typer(dataserver_app, name="dataserver")
 app.add_typer(devices_app, name="devices")
 app.add_typer(pos_app, name="pos")
 app.add_typer(processing_app, name="processing")
+app.add_typer(scales_app, name="scales")
 app.command(name="demo")(demo)
 
 

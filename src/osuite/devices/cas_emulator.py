@@ -349,6 +349,7 @@ class RunningCasScale:
         self._tcp.server_close()
         self._tcp.close_connections()
         self._thread.join(timeout=5)
+        self.memory.close()
 
     def __enter__(self) -> RunningCasScale:
         return self

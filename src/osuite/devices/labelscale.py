@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from osuite.core.barcodes import BarcodeTemplate
 from osuite.core.money import line_amount
@@ -133,44 +133,71 @@ def cut(text: str, limit: int, encoding: str) -> str:
 
 class PluMemory:
     """What an emulated scale keeps, as a real one does across power cuts: its PLU table and the barcode
-    format it was given (in ``folder``'s ``plus.json`` when given a folder). The label it would print
-    for a PLU is built from them, so a test can sell it at the POS."""
+    format it was given. With a folder, every change is appended to ``plus.jsonl`` as it happens (one
+    line each, flushed: a kill loses nothing written before it) and replayed on start; the journal is
+    rewritten whole only when it has grown well past the table. The label it would print for a PLU is
+    built from them, so a test can sell it at the POS."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self._lock = threading.Lock()
-        self._file = folder / "plus.json" if folder is not None else None
+        self._file = folder / "plus.jsonl" if folder is not None else None
         self._plus: dict[int, Plu] = {}
+        self._lines = 0
         self.template: BarcodeTemplate | None = None
         if self._file is not None and self._file.exists():
-            saved = json.loads(self._file.read_text(encoding="utf-8"))
-            self._plus = {int(n): Plu(**p) for n, p in saved["plus"].items()}
-            if saved.get("template"):
-                self.template = BarcodeTemplate.model_validate(saved["template"])
+            for line in self._file.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    self._replay(json.loads(line))
+                    self._lines += 1
+        self._journal = None
+        if self._file is not None:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            self._journal = self._file.open("a", encoding="utf-8")
+
+    def _replay(self, entry: dict[str, Any]) -> None:
+        if "put" in entry:
+            self._plus[int(entry["put"]["number"])] = Plu(**entry["put"])
+        elif "remove" in entry:
+            self._plus.pop(int(entry["remove"]), None)
+        elif "clear" in entry:
+            self._plus.clear()
+        elif "template" in entry:
+            self.template = BarcodeTemplate.model_validate(entry["template"])
 
     def table(self) -> dict[int, Plu]:
         with self._lock:
             return dict(self._plus)
 
     def put(self, plu: Plu) -> None:
+        self.put_many([plu])
+
+    def put_many(self, plus: Sequence[Plu]) -> None:
         with self._lock:
-            self._plus[plu.number] = plu
-            self._save()
+            for plu in plus:
+                self._plus[plu.number] = plu
+            self._write([{"put": asdict(plu)} for plu in plus])
 
     def remove(self, number: int) -> bool:
         with self._lock:
             found = self._plus.pop(number, None) is not None
-            self._save()
+            self._write([{"remove": number}])
             return found
 
     def clear(self) -> None:
         with self._lock:
             self._plus.clear()
-            self._save()
+            self._write([{"clear": True}])
 
     def set_template(self, template: BarcodeTemplate) -> None:
         with self._lock:
             self.template = template
-            self._save()
+            self._write([{"template": template.model_dump()}])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
 
     def label(self, number: int, *, grams: int | None = None, count: int = 1) -> str:
         """The EAN-13 on the label the scale prints for PLU ``number``: a weighted PLU's weight (or its
@@ -192,14 +219,19 @@ class PluMemory:
             return template.build(item, line_amount(plu.price, sold))
         return template.build(item, count)
 
-    def _save(self) -> None:
-        if self._file is None:
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        if self._journal is None or self._file is None:
             return
-        self._file.parent.mkdir(parents=True, exist_ok=True)
-        data = {
-            "plus": {str(n): asdict(p) for n, p in self._plus.items()},
-            "template": self.template.model_dump() if self.template else None,
-        }
-        temporary = self._file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self._file)
+        self._journal.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+        self._journal.flush()
+        self._lines += len(entries)
+        if self._lines > 4 * len(self._plus) + 1000:  # mostly history: keep only what is there now
+            self._journal.close()
+            temporary = self._file.with_suffix(".tmp")
+            now = [{"put": asdict(p)} for p in self._plus.values()]
+            if self.template is not None:
+                now.append({"template": self.template.model_dump()})
+            temporary.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in now), "utf-8")
+            os.replace(temporary, self._file)
+            self._lines = len(now)
+            self._journal = self._file.open("a", encoding="utf-8")

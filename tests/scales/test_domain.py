@@ -1,0 +1,79 @@
+"""What a scale should hold and what to send it: PLU numbers stay put, only changes are sent, and a
+product whose article cannot be a label's item code is refused by name."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from osuite.core.barcodes import DEFAULT_TEMPLATES, parse_scan
+from osuite.scales import domain
+
+WEIGHT = DEFAULT_TEMPLATES[0]
+ids = st.lists(st.sampled_from([f"p{i}" for i in range(40)]), unique=True, max_size=30)
+
+
+@given(first=ids, second=ids)
+def test_plu_numbers_stay_with_their_products_and_are_never_shared(
+    first: list[str], second: list[str]
+) -> None:
+    before = domain.numbered(first, {})
+    after = domain.numbered(second, before)
+    assert sorted(after) == sorted(second)
+    assert len(set(after.values())) == len(after)
+    for product in set(first) & set(second):
+        assert after[product] == before[product]  # a product the scale keeps keeps its number
+    newcomers = [after[p] for p in second if p not in before]
+    free = sorted(set(range(1, len(second) + len(first) + 1)) - {before[p] for p in second if p in before})
+    assert sorted(newcomers) == free[: len(newcomers)]  # the lowest free numbers
+
+
+def test_numbers_run_out_at_the_scales_limit() -> None:
+    assert domain.numbered(["a", "b", "c"], {}, most=2) == {"a": 1, "b": 2}
+
+
+def product(pid: str, article: str = "00042", price: int | None = 12_900, **more: object) -> domain.Product:
+    values: dict[str, object] = {"name": f"Товар {pid}", "weighted": True, "category_path": ("meat", "food")}
+    values.update(more)
+    return domain.Product(id=pid, article=article, price=price, **values)  # type: ignore[arg-type]
+
+
+def test_rules_pick_by_category_or_by_list_and_refuse_what_has_no_price() -> None:
+    rules = [domain.Rule("category", ("meat",)), domain.Rule("products", ("cheese",))]
+    chosen, refused = domain.picked(
+        rules,
+        [
+            product("beef"),
+            product("cheese", category_path=("dairy",)),
+            product("milk", category_path=("dairy",)),
+            product("veal", price=None),
+            product("old", active=False),
+        ],
+    )
+    assert [p.id for p in chosen] == ["beef", "cheese"]
+    assert [r.product_id for r in refused] == ["veal"] and "no price" in refused[0].reason
+
+
+@pytest.mark.parametrize("article", ["42", "000042", "AB042", " "])
+def test_an_article_that_cannot_be_the_labels_item_code_is_refused(article: str) -> None:
+    with pytest.raises(ValueError, match="5 digits"):
+        domain.item_code(article, WEIGHT)
+
+
+def test_the_plu_carries_the_article_the_pos_finds_the_product_by() -> None:
+    plu = domain.plu_of(product("beef", article="00042"), 7, WEIGHT, hotkeys=10)
+    assert (plu.number, plu.item_code, plu.price, plu.hotkey) == (7, 42, 12_900, 7)
+    label = WEIGHT.build(str(plu.item_code).zfill(WEIGHT.item_length), 1)
+    assert parse_scan(label, [WEIGHT]).item_code == "00042"  # type: ignore[union-attr]
+
+
+def test_only_what_changed_is_sent_and_a_full_reload_sends_everything() -> None:
+    beef = domain.plu_of(product("beef", article="00042"), 1, WEIGHT)
+    veal = domain.plu_of(product("veal", article="00043"), 2, WEIGHT)
+    sent = {1: domain.digest(beef), 2: domain.digest(veal), 3: "gone"}
+    dearer = domain.plu_of(product("veal", article="00043", price=13_900), 2, WEIGHT)
+    todo = domain.plan({1: beef, 2: dearer}, sent)
+    assert [p.number for p in todo.write] == [2] and todo.delete == [3]
+    assert domain.plan({1: beef, 2: veal}, {1: sent[1], 2: sent[2]}).empty
+    assert [p.number for p in domain.plan({1: beef, 2: veal}, sent, full=True).write] == [1, 2]
