@@ -24,6 +24,7 @@ and a command the scale does not know is answered with a bare CMD_NACK.
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +43,17 @@ class Command(IntEnum):
     GET_SCALE_PAR = 0x75
     ACK_SCALE_PAR = 0x76
     NACK = 0xF0
+    # Label scales' file exchange (CMD_TCP_…), see :mod:`osuite.devices.massak_label_codec`.
+    TCP_FILE_STATUS = 0x40  # which files the scale has not got
+    TCP_ACK_RESET_FILES = 0x41
+    TCP_ACK_DFILE = 0x42  # a record of a file is loaded
+    TCP_BAD_DFILE = 0x43  # a record with an unexpected number or file type
+    TCP_UFILE = 0x45  # a record of a file, sent back by the scale
+    TCP_ERR_UFILE = 0x46  # the scale cannot send that record
+    TCP_GET_STATUS = 0x80
+    TCP_RESET_FILES = 0x81
+    TCP_DFILE = 0x82  # load a record of a file into the scale
+    TCP_REQ_UFILES = 0x85  # ask the scale for a record of a file
 
 
 class ErrorCode(IntEnum):
@@ -58,6 +70,9 @@ class ErrorCode(IntEnum):
     NO_WEIGHING_MODULE = 0x17  # нет связи с модулем взвешивающим
     LOADED_AT_START = 0x18  # на платформе был груз при включении
     FAULTY = 0x19  # весовое устройство неисправно
+    # The TCP module's own codes (TCP_ERROR_… in Massa-K's firmware header); 0x0B is SAVE_FAILED.
+    MODULE_STARTING = 0x0E  # модуль связи запускается
+    BUSY = 0x0F  # модуль связи занят
 
 
 ERROR_TEXT: dict[int, str] = {
@@ -72,6 +87,8 @@ ERROR_TEXT: dict[int, str] = {
     ErrorCode.NO_WEIGHING_MODULE: "нет связи с взвешивающим модулем",
     ErrorCode.LOADED_AT_START: "на платформе был груз при включении весов",
     ErrorCode.FAULTY: "весы неисправны",
+    ErrorCode.MODULE_STARTING: "модуль связи весов запускается",
+    ErrorCode.BUSY: "весы заняты",
 }
 
 # Grams per unit of the Weight field, by the Division code.
@@ -227,3 +244,36 @@ def error_code(frame: Frame) -> int:
 
 def error_text(code: int) -> str:
     return ERROR_TEXT.get(code, f"ошибка весов {code:#04x}")
+
+
+# --- a table-driven CRC, for label scales' files ---------------------------------------------------
+
+
+def crc16_fast(data: bytes) -> int:
+    """:func:`crc16`, computed with binascii's CRC-16/XMODEM: ``crc16`` is the remainder of the message
+    itself (no zero bits appended), so it is XMODEM's CRC of all but the last two bytes with those two
+    bytes XORed in. The same value, some hundred times faster: a PLU file is hundreds of kilobytes."""
+    if len(data) < 2:
+        return data[0] if data else 0
+    return binascii.crc_hqx(data[:-2], 0) ^ int.from_bytes(data[-2:], "big")
+
+
+def encode_body(body: bytes) -> bytes:
+    """The frame around ``body`` (the command byte and its data): ``encode(Frame(body[0], body[1:]))``,
+    with :func:`crc16_fast`."""
+    if not 0 < len(body) <= MAX_BODY:
+        raise FrameError(f"a body of {len(body)} bytes does not fit a frame")
+    return _PREFIX.pack(HEADER, len(body)) + body + _CRC.pack(crc16_fast(body))
+
+
+def decode_fast(raw: bytes) -> Frame:
+    """:func:`decode` with :func:`crc16_fast`: the same frames accepted, the same errors."""
+    length = body_length(raw[: _PREFIX.size])
+    if len(raw) != frame_size(length):
+        raise FrameError(f"Len {length} makes a frame of {frame_size(length)} bytes, got {len(raw)}")
+    body = raw[_PREFIX.size : _PREFIX.size + length]
+    (received,) = _CRC.unpack_from(raw, _PREFIX.size + length)
+    expected = crc16_fast(body)
+    if received != expected:
+        raise CrcMismatch(expected, received)
+    return Frame(body[0], body[1:])
