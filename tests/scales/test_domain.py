@@ -62,17 +62,17 @@ def test_an_article_that_cannot_be_the_labels_item_code_is_refused(article: str)
 
 
 def test_the_plu_carries_the_article_the_pos_finds_the_product_by() -> None:
-    plu = domain.plu_of(product("beef", article="00042"), 7, WEIGHT, hotkeys=10)
+    plu = domain.plu_of(product("beef"), 7, domain.item_code("00042", WEIGHT), hotkeys=10)
     assert (plu.number, plu.item_code, plu.price, plu.hotkey) == (7, 42, 12_900, 7)
     label = WEIGHT.build(str(plu.item_code).zfill(WEIGHT.item_length), 1)
     assert parse_scan(label, [WEIGHT]).item_code == "00042"  # type: ignore[union-attr]
 
 
 def test_only_what_changed_is_sent_and_a_full_reload_sends_everything() -> None:
-    beef = domain.plu_of(product("beef", article="00042"), 1, WEIGHT)
-    veal = domain.plu_of(product("veal", article="00043"), 2, WEIGHT)
+    beef = domain.plu_of(product("beef"), 1, 42)
+    veal = domain.plu_of(product("veal"), 2, 43)
     sent = {1: domain.digest(beef), 2: domain.digest(veal), 3: "gone"}
-    dearer = domain.plu_of(product("veal", article="00043", price=13_900), 2, WEIGHT)
+    dearer = domain.plu_of(product("veal", price=13_900), 2, 43)
     todo = domain.plan({1: beef, 2: dearer}, sent)
     assert [p.number for p in todo.write] == [2] and todo.delete == [3]
     assert domain.plan({1: beef, 2: veal}, {1: sent[1], 2: sent[2]}).empty

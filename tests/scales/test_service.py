@@ -147,7 +147,7 @@ def test_a_scale_gets_what_its_rules_pick_then_only_what_changes(
 def test_a_product_that_cannot_go_on_a_scale_is_told_not_sent(scales: Scales, scale: RunningCasScale) -> None:
     scale_id = add(scales, scale, MEAT)
     with scales.db.read() as conn:
-        want = service.wanted(conn, service.get_scale(conn, scale_id), STORE)
+        want = service.wanted(scales, conn, service.get_scale(conn, scale_id))
     (refused,) = want.refused
     assert refused.product_id == "p4" and "5 digits" in refused.reason
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from osuite.core.barcodes import BarcodeTemplate
 from osuite.devices.labelscale import Plu
 
 RuleKind = Literal["category", "products"]
-MAX_PLU = 9_999
+MAX_PLU = 99_999
+"""The highest PLU number given out; a driver refuses, PLU by PLU, numbers beyond its model's range."""
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,13 @@ def item_code(article: str, template: BarcodeTemplate) -> int:
     return int(text)
 
 
-def plu_of(product: Product, number: int, template: BarcodeTemplate, hotkeys: int = 0) -> Plu:
-    """The PLU record of ``product`` at ``number``; hotkeys go to the first numbers when the scale has
-    them."""
+def plu_of(product: Product, number: int, code: int, hotkeys: int = 0) -> Plu:
+    """The PLU record of ``product`` at ``number``, its label carrying ``code`` (see :func:`item_code`);
+    hotkeys go to the first numbers when the scale has them."""
     assert product.price is not None
     return Plu(
         number=number,
-        item_code=item_code(product.article, template),
+        item_code=code,
         name=product.name,
         price=product.price,
         weighted=product.weighted,
@@ -116,9 +118,11 @@ def plu_of(product: Product, number: int, template: BarcodeTemplate, hotkeys: in
     )
 
 
+@lru_cache(maxsize=1 << 17)
 def digest(plu: Plu) -> str:
-    """What the scale was sent, in a few bytes: equal digests, nothing to send."""
-    return hashlib.blake2b(repr(astuple(plu)).encode(), digest_size=12).hexdigest()
+    """What the scale was sent, in a few bytes: equal digests, nothing to send. (The record's repr names
+    every field; the same record is digested for every scale that holds it, hence the cache.)"""
+    return hashlib.blake2b(repr(plu).encode(), digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True)

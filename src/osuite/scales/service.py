@@ -5,6 +5,7 @@ per scale and per PLU what was sent, when, and what the scale answered."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,14 @@ from sqlalchemy import Connection, delete, insert, select, update
 from osuite.core.barcodes import BarcodeTemplate
 from osuite.core.db import Database
 from osuite.core.ids import new_id
-from osuite.devices.labelscale import Capability, LabelScale, LabelScaleError, Plu, PluResult
+from osuite.devices.labelscale import (
+    Capability,
+    LabelScale,
+    LabelScaleError,
+    Plu,
+    PluResult,
+    ScaleErrorCode,
+)
 from osuite.scales import domain
 from osuite.scales import tables as t
 from osuite.scales.settings import ScalesSettings
@@ -55,6 +63,9 @@ class Scales:
     now: Callable[[], datetime] = _now
     changed: Callable[[], None] = field(default=lambda: None)
     """Called when something may need sending: the uploader wakes."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cached: tuple[int, str, list[domain.Product]] | None = None
+    """The catalog as last read: (catalog version, store, products)."""
 
 
 # --- the inventory ------------------------------------------------------------------------------------
@@ -212,8 +223,11 @@ def _mark(conn: Connection, scale_ids: Sequence[str] | None, *, full: bool = Fal
 
 
 def mark_all(conn: Connection) -> None:
-    """In the transaction that applied catalog changes: every scale may have something to receive."""
+    """In the transaction that applied catalog changes: every scale may have something to receive, and
+    the catalog is read afresh."""
     _mark(conn, None)
+    if not conn.execute(update(t.catalog_version).values(version=t.catalog_version.c.version + 1)).rowcount:
+        conn.execute(insert(t.catalog_version).values(id=1, version=1))
 
 
 def order_reload(s: Scales, scale_id: str | None = None) -> None:
@@ -237,12 +251,25 @@ def order_upload(s: Scales, scale_id: str, *, full: bool = False) -> None:
 
 
 def _template(conn: Connection, name: str) -> BarcodeTemplate:
-    raw = conn.execute(
-        select(t.barcode_templates.c.template).where(t.barcode_templates.c.id == name)
-    ).scalar()
-    if raw is None:
-        raise ScalesError(f"the data server has no barcode template {name!r}", 409)
-    return BarcodeTemplate.model_validate(orjson.loads(raw))
+    """The data server's barcode template by its id (``scales-weight``) or its name (``weight``)."""
+    for template_id, raw in conn.execute(select(t.barcode_templates.c.id, t.barcode_templates.c.template)):
+        template = BarcodeTemplate.model_validate(orjson.loads(raw))
+        if name in (template_id, template.name):
+            return template
+    raise ScalesError(f"the data server has no barcode template {name!r}", 409)
+
+
+def catalog(s: Scales, conn: Connection, store_id: str) -> list[domain.Product]:
+    """The store's products as the rules read them; built once per catalog version (every scale loaded
+    after a change reads the same list)."""
+    version = conn.execute(select(t.catalog_version.c.version)).scalar() or 0
+    with s.lock:
+        if s.cached is not None and s.cached[:2] == (version, store_id):
+            return s.cached[2]
+    products = _products(conn, store_id)
+    with s.lock:
+        s.cached = (version, store_id, products)
+    return products
 
 
 def _products(conn: Connection, store_id: str) -> list[domain.Product]:
@@ -282,19 +309,18 @@ class Wanted:
     template: BarcodeTemplate
 
 
-def wanted(conn: Connection, scale: Record, store_id: str) -> Wanted:
+def wanted(s: Scales, conn: Connection, scale: Record) -> Wanted:
     """What ``scale`` should hold now, with PLU numbers given out (and kept) in this transaction."""
     template = _template(conn, scale["barcode_template"])
     rules = [domain.Rule(r["kind"], tuple(r["values"])) for r in rules_of(conn, scale["id"])]
-    chosen, refused = domain.picked(rules, _products(conn, store_id))
-    fit: list[domain.Product] = []
+    chosen, refused = domain.picked(rules, catalog(s, conn, store_id(conn)))
+    codes: dict[str, int] = {}
     for product in chosen:
         try:
-            domain.item_code(product.article, template)
+            codes[product.id] = domain.item_code(product.article, template)
         except ValueError as exc:
             refused.append(domain.Refused(product.id, f"{product.name}: {exc}"))
-            continue
-        fit.append(product)
+    fit = [p for p in chosen if p.id in codes]
     current = dict(
         conn.execute(
             select(t.plu_numbers.c.product_id, t.plu_numbers.c.number).where(
@@ -312,7 +338,7 @@ def wanted(conn: Connection, scale: Record, store_id: str) -> Wanted:
                 [{"scale_id": scale["id"], "product_id": p, "number": n} for p, n in numbers.items()],
             )
     plus = {
-        numbers[p.id]: domain.plu_of(p, numbers[p.id], template, scale["hotkeys"])
+        numbers[p.id]: domain.plu_of(p, numbers[p.id], codes[p.id], scale["hotkeys"])
         for p in fit
         if p.id in numbers
     }
@@ -345,7 +371,7 @@ def upload(s: Scales, scale_id: str) -> UploadResult:
     with s.db.write() as conn:
         scale = get_scale(conn, scale_id)
         state = conn.execute(select(t.states).where(t.states.c.scale_id == scale_id)).mappings().one()
-        want = wanted(conn, scale, store_id(conn))
+        want = wanted(s, conn, scale)
         last = dict(
             conn.execute(select(t.sent.c.number, t.sent.c.digest).where(t.sent.c.scale_id == scale_id)).all()
         )
@@ -363,7 +389,7 @@ def upload(s: Scales, scale_id: str) -> UploadResult:
         )
     written = deleted = refused = 0
     error: str | None = None
-    retry = False
+    retry = busy = reload = False
     try:
         with _driver(s, scale) as driver:
             if full and Capability.BARCODE_FORMAT in driver.capabilities:
@@ -384,7 +410,9 @@ def upload(s: Scales, scale_id: str) -> UploadResult:
                 _forget(s, scale_id, [a.number for a in answers if a.ok])
                 deleted = sum(a.ok for a in answers)
     except LabelScaleError as exc:
-        error, retry = exc.message, exc.retry
+        error, retry, busy = exc.message, exc.retry, exc.code is ScaleErrorCode.BUSY
+        # A delete cut short may have left the scale with less than we know of: reload it in full.
+        reload = bool(stale) and written + refused == len(todo.write)
     finished = s.now()
     with s.db.write() as conn:
         conn.execute(
@@ -399,10 +427,11 @@ def upload(s: Scales, scale_id: str) -> UploadResult:
             attempts = int(state["attempts"]) + 1
             wait = min(s.settings.retry_max_seconds, 2.0 ** (attempts - 1))
             values.update(
-                online=retry is False,
-                busy="busy" in error.lower(),
+                online=retry is False or busy,
+                busy=busy,
                 message=error,
                 pending=True,
+                full=bool(state["full"]) or reload,
                 attempts=attempts,
                 next_attempt_at=finished + timedelta(seconds=wait),
             )

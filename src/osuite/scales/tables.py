@@ -170,3 +170,10 @@ api_keys = Table(
     Column("created_at", TZ, nullable=False),
     Column("revoked_at", TZ),
 )
+
+catalog_version = Table(
+    "catalog_version",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    Column("version", BigInteger, nullable=False),  # raised by every page of catalog changes applied
+)

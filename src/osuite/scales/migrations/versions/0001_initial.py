@@ -1,5 +1,5 @@
 """The scale server's first schema: catalog replica, scales, rules, PLU numbers, what was sent, uploads,
-states, commands, API keys, sync edge tables.
+states, commands, API keys, the catalog's version, sync edge tables.
 
 Revision ID: 0001
 Revises:
@@ -32,6 +32,12 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("template", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_barcode_templates")),
+    )
+    op.create_table(
+        "catalog_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_version")),
     )
     op.create_table(
         "categories",
@@ -223,5 +229,6 @@ def downgrade() -> None:
     op.drop_table("enrollment")
     op.drop_table("commands")
     op.drop_table("categories")
+    op.drop_table("catalog_version")
     op.drop_table("barcode_templates")
     op.drop_table("api_keys")
