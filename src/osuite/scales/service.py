@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from osuite.core.barcodes import BarcodeTemplate
-from osuite.core.db import Database
+from osuite.core.db import Database, upsert_rows
 from osuite.core.ids import new_id
 from osuite.devices.labelscale import (
     Capability,
@@ -476,12 +476,7 @@ def _record(
             }
         )
     with s.db.write() as conn:
-        conn.execute(
-            delete(t.sent).where(
-                t.sent.c.scale_id == scale_id, t.sent.c.number.in_([p.number for p in batch])
-            )
-        )
-        conn.execute(insert(t.sent), rows)
+        upsert_rows(conn, t.sent, rows, ("scale_id", "number"))
     ok = sum(1 for row in rows if row["digest"] is not None)
     return ok, len(rows) - ok
 
