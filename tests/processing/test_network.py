@@ -89,6 +89,9 @@ def test_subordinates_replicate_through_the_root_and_spend_only_what_it_lent(tmp
     with network(tmp_path) as (root_process, root, a, b):
         account = eventually(lambda: a.pos.lookup(CARD).account_id, what="the card reaching A")
         assert eventually(lambda: b.active(account) == 10_000, what="the points reaching B")
+        # B holds no grant yet, but the root lends on demand: the till is told what points may pay.
+        assert b.pos.lookup(CARD).balance.spendable == 0
+        assert b.pos.lookup(CARD, [line(1, "milk", 20_000)]).spendable == 10_000
 
         # Online: A asks the root for what a hold needs; its spend goes up and reaches B through the root.
         a.spend(3_000, "A-1", hold=5_000)

@@ -229,7 +229,10 @@ def lookup(p: Processing, request: LookupRequest) -> Answer:
         customer = _customer(conn, acc.customer_id)
     st = ledger.state(journal, acc, now)
     spend = ledger.spendable(p, st, now)
-    q = _quote(acc, program.rules, st, receipt_lines(request.lines), request.total, now, spend)
+    payable = spend
+    if p.allowances is not None:  # a subordinate asks the root for more when a hold needs it
+        payable = max(spend, st.available_at(now))
+    q = _quote(acc, program.rules, st, receipt_lines(request.lines), request.total, now, payable)
     return {
         "card": card.number,
         "status": card.status.value,
