@@ -71,6 +71,8 @@ from osuite.dataserver.wire.catalog import (
     UserRead,
     UserReplica,
     UserUpdate,
+    price_key,
+    split_price_key,
 )
 
 log = logging.getLogger("osuite.dataserver.catalog")
@@ -462,7 +464,7 @@ def _delete_products(conn: Connection, product_ids: Sequence[str]) -> list[Chang
         prices = conn.execute(
             delete(tables.prices).where(pr.product_id.in_(chunk)).returning(pr.store_id, pr.product_id)
         )
-        changes += [change("price", rules.price_key(s, p), None) for s, p in prices]
+        changes += [change("price", price_key(s, p), None) for s, p in prices]
         p = tables.products.c
         gone = conn.execute(delete(tables.products).where(p.id.in_(chunk)).returning(p.id)).scalars()
         changes += [change("product", product_id, None) for product_id in gone]
@@ -578,7 +580,7 @@ def set_price(
     row = {"store_id": store_id, "product_id": product_id, "price": data.price, "updated_at": _now()}
     upsert_rows(conn, tables.prices, [row])
     saved = price_read(row)
-    _publish(conn, ds, "price", rules.price_key(store_id, product_id), saved)
+    _publish(conn, ds, "price", price_key(store_id, product_id), saved)
     return saved
 
 
@@ -586,7 +588,7 @@ def delete_price(conn: Connection, ds: DataServer, *, store_id: str, product_id:
     get_price(conn, store_id=store_id, product_id=product_id)
     pr = tables.prices.c
     conn.execute(delete(tables.prices).where(pr.store_id == store_id, pr.product_id == product_id))
-    _publish(conn, ds, "price", rules.price_key(store_id, product_id), None)
+    _publish(conn, ds, "price", price_key(store_id, product_id), None)
 
 
 # --- barcode templates ------------------------------------------------------------------------------
@@ -1187,7 +1189,7 @@ _SPECS: Mapping[str, _Spec] = {
         tables.prices,
         PriceRead,
         _plain,
-        lambda r: rules.price_key(r["store_id"], r["product_id"]),
+        lambda r: price_key(r["store_id"], r["product_id"]),
         refs=lambda r: [("store", r["store_id"]), ("product", r["product_id"])],
     ),
     "barcode_template": _Spec(
@@ -1210,7 +1212,7 @@ _SPECS: Mapping[str, _Spec] = {
 def _key_filter(entity: str, keys: Sequence[str]) -> ColumnElement[bool]:
     table = _SPECS[entity].table
     if entity == "price":
-        return tuple_(table.c.store_id, table.c.product_id).in_([rules.split_price_key(k) for k in keys])
+        return tuple_(table.c.store_id, table.c.product_id).in_([split_price_key(k) for k in keys])
     (column,) = table.primary_key.columns
     return column.in_(keys)
 
@@ -1220,7 +1222,7 @@ def _key_columns(entity: str) -> list[ColumnElement[Any]]:
 
 
 def _joined_key(entity: str, values: Sequence[Any]) -> str:
-    return rules.price_key(values[0], values[1]) if entity == "price" else str(values[0])
+    return price_key(values[0], values[1]) if entity == "price" else str(values[0])
 
 
 def _present(conn: Connection, entity: str, keys: Iterable[str]) -> set[str]:
@@ -1417,7 +1419,7 @@ class _Applier:
         prices = self.conn.execute(
             delete(tables.prices).where(pr.store_id == store_id).returning(pr.product_id)
         ).scalars()
-        self.changes += [change("price", rules.price_key(store_id, p), None) for p in prices]
+        self.changes += [change("price", price_key(store_id, p), None) for p in prices]
         scope = f"store:{store_id}"
         if self.conn.execute(delete(tables.terminal_settings).where(ts.scope == scope)).rowcount:
             self.changes.append(change("terminal_settings", scope, None))

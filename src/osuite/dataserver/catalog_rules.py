@@ -16,7 +16,14 @@ from typing import Any, Final, Literal, Protocol, TypeVar, get_args
 from osuite.core.barcodes import BarcodeTemplate, gtin_check_digit, is_valid_gtin
 from osuite.core.money import MoneyError, parse_money, quantity
 from osuite.core.sync.wire import DELETE, EVERYONE, UPSERT, client_audience, store_audience
-from osuite.dataserver.wire.catalog import ImportKind, PaymentMethod, Permission, Unit, VatRate
+from osuite.dataserver.wire.catalog import (
+    ImportKind,
+    PaymentMethod,
+    Permission,
+    Unit,
+    VatRate,
+    split_price_key,
+)
 
 PERMISSIONS: Final[tuple[str, ...]] = get_args(Permission)
 """Everything a role can allow, by the names the POS checks."""
@@ -133,15 +140,6 @@ def parse_scope(scope: str) -> tuple[ScopeKind, str]:
     if kind not in ("store", "client") or not _ID.match(target):
         raise RuleError(f"scope {scope!r} is neither 'store:<id>' nor 'client:<id>'")
     return ("store" if kind == "store" else "client"), target
-
-
-def price_key(store_id: str, product_id: str) -> str:
-    return f"{store_id}:{product_id}"
-
-
-def split_price_key(key: str) -> tuple[str, str]:
-    store_id, _, product_id = key.partition(":")
-    return store_id, product_id
 
 
 def audience_of(entity: str, key: str) -> str:

@@ -35,6 +35,7 @@ from osuite.dataserver.wire.catalog import (
     ImportReport,
     PriceRead,
     ProductRead,
+    price_key,
 )
 
 CHUNK = 10_000
@@ -398,7 +399,7 @@ class _Prices(_Loader[_PriceItem]):
                 {"store_id": item.store_id, "product_id": product_id, "price": item.price, "updated_at": now}
             )
         catalog.upsert_rows(conn, tables.prices, rows)
-        keys = [rules.price_key(row["store_id"], row["product_id"]) for row in rows]
+        keys = [price_key(row["store_id"], row["product_id"]) for row in rows]
         changes += _changes("price", keys, catalog.bulk_payloads(PriceRead, rows))
         return rejected
 

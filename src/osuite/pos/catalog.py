@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, select
 from osuite.core.barcodes import BarcodeError, BarcodeTemplate, Gtin, InStoreCode, parse_scan
 from osuite.core.i18n import N_
 from osuite.core.sync.replica import EntityTable, TableReplica
+from osuite.dataserver.wire.catalog import price_row_key
 from osuite.pos import tables as t
 from osuite.pos.errors import Refusal
 from osuite.pos.tables import Record
@@ -24,11 +25,6 @@ from osuite.pos.tables import Record
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
-
-
-def _price_key(key: str) -> dict[str, Any]:
-    store_id, _, product_id = key.partition(":")
-    return {"store_id": store_id, "product_id": product_id}
 
 
 REPLICA = TableReplica(
@@ -65,7 +61,7 @@ REPLICA = TableReplica(
             t.prices,
             lambda p: {"store_id": p["store_id"], "product_id": p["product_id"], "price": p["price"]},
             key_columns=("store_id", "product_id"),
-            key_values=_price_key,
+            key_values=price_row_key,
         ),
         EntityTable(
             "barcode_template",

@@ -11,14 +11,9 @@ from sqlalchemy import Connection
 
 from osuite.core.sync.replica import EntityTable, TableReplica
 from osuite.core.sync.transport import ChangeRow
+from osuite.dataserver.wire.catalog import price_row_key
 from osuite.scales import service
 from osuite.scales import tables as t
-
-
-def _price_key(key: str) -> dict[str, str]:
-    store_id, _, product_id = key.partition(":")
-    return {"store_id": store_id, "product_id": product_id}
-
 
 CATEGORY = ("id", "name", "parent_id")
 PRODUCT = ("id", "article", "name", "unit", "weighted", "category_id", "active")
@@ -44,7 +39,7 @@ class CatalogReplica(TableReplica):
                     t.prices,
                     lambda p: {"store_id": p["store_id"], "product_id": p["product_id"], "price": p["price"]},
                     key_columns=("store_id", "product_id"),
-                    key_values=_price_key,
+                    key_values=price_row_key,
                 ),
                 EntityTable(
                     "barcode_template",

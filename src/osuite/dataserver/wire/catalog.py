@@ -438,3 +438,22 @@ class ImportReport(BaseModel):
 
     accepted: int = Field(description="Rows applied (or already as the file says)")
     rejected: list[ImportRejection]
+
+
+# --- the keys of price changes in the sync change log ---------------------------------------------
+
+
+def price_key(store_id: str, product_id: str) -> str:
+    """A price change's key: ``STORE:PRODUCT`` (a price belongs to a store and a product)."""
+    return f"{store_id}:{product_id}"
+
+
+def split_price_key(key: str) -> tuple[str, str]:
+    store_id, _, product_id = key.partition(":")
+    return store_id, product_id
+
+
+def price_row_key(key: str) -> dict[str, str]:
+    """A price change's key as the columns of a replica's price row."""
+    store_id, product_id = split_price_key(key)
+    return {"store_id": store_id, "product_id": product_id}
