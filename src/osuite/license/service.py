@@ -9,8 +9,10 @@ the license has. Only one pool row is ever locked per transaction, so there is n
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +52,19 @@ class Seats:
     license_text: bytes
     lease_minutes: float = 10.0
     clock: Clock = system_clock
+    _writer: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite the threads of this process queue on a lock first: SQLite
+        lets one writer in at a time anyway, and a lock hands over at once where SQLite's busy wait
+        sleeps and polls (other processes on the same file still queue inside SQLite)."""
+        if self.db.is_sqlite:
+            with self._writer, self.db.write() as conn:
+                yield conn
+        else:
+            with self.db.write() as conn:
+                yield conn
 
     @property
     def lease_length(self) -> timedelta:
@@ -66,7 +81,7 @@ class Seats:
             set(self.license.seats) | set(self._pool_programs()) | set(self._leased_programs())
         ):
             seats = self.license.seats_for(program)
-            with self.db.write() as conn:
+            with self._write() as conn:
                 pool = conn.execute(
                     select(t.seat_pools).where(t.seat_pools.c.program == program).with_for_update()
                 ).first()
@@ -106,7 +121,7 @@ class Seats:
         now = self.clock()
         seats = self._licensed_seats(program, now)
         refusal: SeatsError | None = None
-        with self.db.write() as conn:
+        with self._write() as conn:
             self._lock(conn, program)
             self._expire(conn, program, now)
             own = conn.execute(
@@ -160,7 +175,7 @@ class Seats:
         now = self.clock()
         program = self._program_of(lease_id)
         self._licensed_seats(program, now)
-        with self.db.write() as conn:
+        with self._write() as conn:
             self._lock(conn, program)
             self._expire(conn, program, now)
             done = conn.execute(
@@ -175,7 +190,7 @@ class Seats:
     def release(self, lease_id: str) -> None:
         """Give a seat back; a lease already gone is fine (a retry of a release changes nothing)."""
         now = self.clock()
-        with self.db.write() as conn:
+        with self._write() as conn:
             row = conn.execute(select(t.leases).where(t.leases.c.id == lease_id)).first()
             if row is None:
                 return
@@ -186,7 +201,7 @@ class Seats:
     def release_machine(self, *, program: str, machine_id: str, by: str) -> bool:
         """An administrator frees the seat of a machine (a till that died); ``False`` if it held none."""
         now = self.clock()
-        with self.db.write() as conn:
+        with self._write() as conn:
             self._lock(conn, program)
             row = conn.execute(
                 select(t.leases).where(t.leases.c.program == program, t.leases.c.machine_id == machine_id)
