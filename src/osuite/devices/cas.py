@@ -31,6 +31,7 @@ from osuite.devices.labelscale import (
     ScaleErrorCode,
     ScaleStatus,
 )
+from osuite.devices.tcp_driver import TcpDriver
 
 DEFAULT_PORT: Final = codec.DEFAULT_PORT
 BARCODE_NUMBER: Final = 1  # the barcode format set_barcode writes and every PLU prints with
@@ -53,7 +54,7 @@ class _Broken(Exception):
         self.answer = answer
 
 
-class CasScale:
+class CasScale(TcpDriver):
     """``CasScale("192.168.1.60")``: the scale's address, its TCP port (20304 out of the box) and its
     scale number (put in each frame's address; the scale itself does not check it)."""
 
@@ -78,14 +79,11 @@ class CasScale:
         department: int = 1,
         window_bytes: int = 16_384,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.timeout = timeout
+        super().__init__(host, port, timeout)
         self.scale_number = scale_number
         self.department = department
         self.window_bytes = window_bytes
         self.template: BarcodeTemplate | None = None  # the barcode format this driver last set
-        self._sock: socket.socket | None = None
 
     # --- LabelScale -----------------------------------------------------------------------------
 
@@ -182,17 +180,6 @@ class CasScale:
                 return ScaleStatus(online=True, busy=True, message=exc.message)
             return ScaleStatus(online=False, message=exc.message)
         return ScaleStatus(online=True, message=_describe(state))
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    def __enter__(self) -> CasScale:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     # --- frames on the wire ---------------------------------------------------------------------
 
@@ -312,16 +299,12 @@ class CasScale:
             raise codec.FrameError(f"bytes after the last answer: {bytes(buffer[:16]).hex(' ')}")
 
     def _connected(self) -> socket.socket:
-        if self._sock is None:
-            try:
-                sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            except TimeoutError:
-                raise self._error(ScaleErrorCode.UNREACHABLE, f"не отвечают за {self.timeout:g} с") from None
-            except OSError as exc:
-                raise self._error(ScaleErrorCode.UNREACHABLE, exc.strerror or str(exc)) from None
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sock = sock
-        return self._sock
+        try:
+            return self._connect()
+        except TimeoutError:
+            raise self._error(ScaleErrorCode.UNREACHABLE, f"не отвечают за {self.timeout:g} с") from None
+        except OSError as exc:
+            raise self._error(ScaleErrorCode.UNREACHABLE, exc.strerror or str(exc)) from None
 
     # --- what the answers mean ------------------------------------------------------------------
 

@@ -29,17 +29,15 @@ before reading the answers (TCP holds what the scale has not read yet):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
-import socketserver
 import threading
 from collections import Counter
 from pathlib import Path
 from typing import Final
 
 from osuite.devices import cas_codec as codec
-from osuite.devices.emulator_server import bind
+from osuite.devices.emulator_server import DeviceConnection, RunningTcpLabelScale, TrackingTcpServer, bind
 from osuite.devices.labelscale import PluMemory
 
 log = logging.getLogger("osuite.devices.cas_emulator")
@@ -241,22 +239,10 @@ def _next_header(buffer: bytearray, start: int) -> int:
     return size
 
 
-class _Connection(socketserver.BaseRequestHandler):
-    server: _CasTcpServer
+class _Connection(DeviceConnection):
+    server: TrackingTcpServer[CasEmulator]
 
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not self.server.track(sock):
-            return
-        try:
-            self._serve(sock)
-        except OSError:
-            pass  # the PC went away
-        finally:
-            self.server.untrack(sock)
-
-    def _serve(self, sock: socket.socket) -> None:
+    def serve(self, sock: socket.socket) -> None:
         emulator = self.server.emulator
         buffer = bytearray()
         while True:
@@ -279,83 +265,9 @@ class _Connection(socketserver.BaseRequestHandler):
                 sock.sendall(replies)
 
 
-class _CasTcpServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, sock: socket.socket, emulator: CasEmulator) -> None:
-        super().__init__(sock.getsockname(), _Connection, bind_and_activate=False)
-        self.socket.close()
-        self.socket = sock
-        self.emulator = emulator
-        self.closing = False
-        self._connections: set[socket.socket] = set()
-        self._guard = threading.Lock()
-
-    def track(self, sock: socket.socket) -> bool:
-        with self._guard:
-            if not self.closing:
-                self._connections.add(sock)
-            return not self.closing
-
-    def untrack(self, sock: socket.socket) -> None:
-        with self._guard:
-            self._connections.discard(sock)
-
-    def close_connections(self) -> None:
-        """Cut every open connection, as a scale switched off does."""
-        with self._guard:
-            self.closing = True
-            connections = list(self._connections)
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class RunningCasScale:
+class RunningCasScale(RunningTcpLabelScale[CasEmulator]):
     """A started CAS emulator: ``address`` ("127.0.0.1:PORT") for the driver, ``memory`` for what it
     holds, ``busy`` to put it in its menu."""
-
-    def __init__(self, emulator: CasEmulator, tcp: _CasTcpServer) -> None:
-        self.emulator = emulator
-        self._tcp = tcp
-        host, port = tcp.socket.getsockname()[:2]
-        self.host: str = host
-        self.port: int = port
-        self._thread = threading.Thread(
-            target=tcp.serve_forever, kwargs={"poll_interval": 0.05}, name="cas-emulator", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def memory(self) -> PluMemory:
-        return self.emulator.memory
-
-    @property
-    def busy(self) -> bool:
-        return self.emulator.busy
-
-    @busy.setter
-    def busy(self, value: bool) -> None:
-        self.emulator.busy = value
-
-    def stop(self) -> None:
-        self._tcp.shutdown()
-        self._tcp.server_close()
-        self._tcp.close_connections()
-        self._thread.join(timeout=5)
-        self.memory.close()
-
-    def __enter__(self) -> RunningCasScale:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def start_cas_emulator(
@@ -369,5 +281,5 @@ def start_cas_emulator(
     """Start an emulated CAS scale on ``host:port`` (0: a free port) in background threads, keeping its
     PLUs in ``folder`` when given one (so they survive a restart, as a scale's flash does)."""
     emulator = CasEmulator(PluMemory(folder), scale_id=scale_id, capacity=capacity)
-    tcp = _CasTcpServer(bind(host, port, listen=True), emulator)
+    tcp = TrackingTcpServer(bind(host, port, listen=True), _Connection, emulator, name="cas-emulator")
     return RunningCasScale(emulator, tcp)

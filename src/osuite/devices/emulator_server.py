@@ -1,5 +1,7 @@
-"""Running a device emulator's HTTP app under uvicorn on a background thread, so a test, the demo or a
-CLI command starts an emulator in-process on a real socket and stops it again.
+"""Running a device emulator on background threads, so a test, the demo or a CLI command starts an
+emulator in-process on a real socket and stops it again: an HTTP app under uvicorn (`ServerThread`), a
+device's own TCP protocol (`TrackingTcpServer`, `DeviceConnection`), and the face a started emulator
+shows (`RunningEmulator`, `RunningLabelScale`, `RunningTcpLabelScale`).
 
 The socket is bound before the thread starts: asking for port 0 gets a free port with no race
 between choosing it and binding it, and the caller knows the address as soon as ``start`` returns.
@@ -7,13 +9,19 @@ between choosing it and binding it, and the caller knows the address as soon as 
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import socketserver
 import threading
 import time
-from typing import Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from osuite.devices.labelscale import PluMemory
+
+E = TypeVar("E")
 
 
 def bind(host: str, port: int, *, listen: bool = False) -> socket.socket:
@@ -75,6 +83,151 @@ class ServerThread:
             self._server.force_exit = True
             self._thread.join(5)
         self._sock.close()
+
+
+class TrackingTcpServer(socketserver.ThreadingTCPServer, Generic[E]):
+    """A device's TCP protocol served on ``sock`` (bound and listening), a thread per connection, each
+    answered with ``emulator``. It keeps its connections, so that :meth:`stop` cuts them all, as a
+    device switched off does."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        handler: type[DeviceConnection],
+        emulator: E,
+        *,
+        name: str = "emulator",
+    ) -> None:
+        super().__init__(sock.getsockname(), handler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = sock
+        self.emulator = emulator
+        self.closing = False
+        self._connections: set[socket.socket] = set()
+        self._guard = threading.Lock()
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+        )
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop taking connections and cut every open one."""
+        self.shutdown()
+        self.server_close()
+        self.close_connections()
+        self._thread.join(timeout=5)
+
+    def track(self, sock: socket.socket) -> bool:
+        """Keep ``sock`` until :meth:`untrack`; False (and not kept) once the server is closing."""
+        with self._guard:
+            if not self.closing:
+                self._connections.add(sock)
+            return not self.closing
+
+    def untrack(self, sock: socket.socket) -> None:
+        with self._guard:
+            self._connections.discard(sock)
+
+    def close_connections(self) -> None:
+        """Cut every open connection, as a device switched off does."""
+        with self._guard:
+            self.closing = True
+            connections = list(self._connections)
+        for sock in connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class DeviceConnection(socketserver.BaseRequestHandler):
+    """One connection to a :class:`TrackingTcpServer`: sent without delay (Nagle off), kept by the
+    server while it lasts, and over when the peer goes away. A device's conversation is :meth:`serve`."""
+
+    server: TrackingTcpServer[Any]
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not self.server.track(sock):
+            return
+        try:
+            self.serve(sock)
+        except OSError:
+            pass  # the peer went away
+        finally:
+            self.server.untrack(sock)
+
+    def serve(self, sock: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class RunningEmulator(Generic[E]):
+    """A started emulator: ``emulator`` itself, where it listens (``host``, ``port``, and ``address``
+    as "host:port", the way the scale server's inventory writes it), ``stop()``, and a ``with`` block
+    that stops it."""
+
+    def __init__(self, emulator: E, sock: socket.socket) -> None:
+        self.emulator = emulator
+        host, port = sock.getsockname()[:2]
+        self.host: str = host
+        self.port: int = port
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class LabelScaleEmulator(Protocol):
+    memory: PluMemory
+    busy: bool  # its operator is in the menu, it is printing …
+
+
+L = TypeVar("L", bound=LabelScaleEmulator)
+
+
+class RunningLabelScale(RunningEmulator[L]):
+    """A started label scale emulator: besides where it listens, ``memory`` for the PLUs it holds and
+    ``busy`` to put it in its menu."""
+
+    @property
+    def memory(self) -> PluMemory:
+        return self.emulator.memory
+
+    @property
+    def busy(self) -> bool:
+        return self.emulator.busy
+
+    @busy.setter
+    def busy(self, value: bool) -> None:
+        self.emulator.busy = value
+
+
+class RunningTcpLabelScale(RunningLabelScale[L]):
+    """A label scale emulator served by a :class:`TrackingTcpServer`; stopping it cuts its connections
+    and closes its memory."""
+
+    def __init__(self, emulator: L, server: TrackingTcpServer[L]) -> None:
+        super().__init__(emulator, server.socket)
+        self._server = server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+        self.memory.close()
 
 
 class Stoppable(Protocol):

@@ -13,19 +13,17 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from osuite.devices import massak_codec as codec
 from osuite.devices.scale import ScaleError, ScaleErrorCode
+from osuite.devices.tcp_driver import TcpDriver
 
 DEFAULT_PORT = 5001
 _KG = Decimal("0.001")
 
 
-class MassaKScale:
+class MassaKScale(TcpDriver):
     """``MassaKScale("192.168.1.50", 5001)``: the scale's address and TCP port (5001 out of the box)."""
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, timeout: float = 1.0) -> None:
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self._sock: socket.socket | None = None
+        super().__init__(host, port, timeout)
 
     def weight(self) -> Decimal:
         massa = self.read()
@@ -57,22 +55,11 @@ class MassaKScale:
             raise ScaleError(ScaleErrorCode.UNREACHABLE, "весы не поняли запрос веса (ответили NACK)")
         raise self._garbled(f"unexpected command {answer.command:#04x}")
 
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    def __enter__(self) -> MassaKScale:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
     def _exchange(self, request: bytes) -> codec.Frame:
         for attempt in (1, 2):
             reused = self._sock is not None
             try:
-                sock = self._connected()
+                sock = self._connect()
                 sock.sendall(request)
                 return codec.decode(_read_frame(sock))
             except codec.FrameError as exc:
@@ -92,13 +79,6 @@ class MassaKScale:
                     continue
                 raise self._unreachable(exc.strerror or str(exc)) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _connected(self) -> socket.socket:
-        if self._sock is None:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sock = sock
-        return self._sock
 
     def _unreachable(self, why: str) -> ScaleError:
         return ScaleError(ScaleErrorCode.UNREACHABLE, f"весы {self.host}:{self.port} {why}")

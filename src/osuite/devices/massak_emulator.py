@@ -24,10 +24,8 @@ over HTTP::
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
-import socketserver
 import threading
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -37,7 +35,13 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from osuite.devices import massak_codec as codec
-from osuite.devices.emulator_server import ServerThread, bind
+from osuite.devices.emulator_server import (
+    DeviceConnection,
+    RunningEmulator,
+    ServerThread,
+    TrackingTcpServer,
+    bind,
+)
 
 log = logging.getLogger("osuite.devices.massak_emulator")
 
@@ -124,26 +128,13 @@ class ScaleEmulator:
         return codec.encode(codec.ack_massa(massa))
 
 
-class _Connection(socketserver.BaseRequestHandler):
-    server: _ScaleTcpServer
+class _Connection(DeviceConnection):
+    server: TrackingTcpServer[ScaleEmulator]
 
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not self.server.track(sock):
-            return
-        try:
-            self._serve(sock)
-        finally:
-            self.server.untrack(sock)
-
-    def _serve(self, sock: socket.socket) -> None:
+    def serve(self, sock: socket.socket) -> None:
         buffer = bytearray()
         while True:
-            try:
-                chunk = sock.recv(4096)
-            except OSError:
-                return
+            chunk = sock.recv(4096)
             if not chunk:
                 return
             buffer += chunk
@@ -168,39 +159,6 @@ def _take_frames(buffer: bytearray) -> list[bytes]:
         frames.append(bytes(buffer[:size]))
         del buffer[:size]
     return frames
-
-
-class _ScaleTcpServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, sock: socket.socket, emulator: ScaleEmulator) -> None:
-        super().__init__(sock.getsockname(), _Connection, bind_and_activate=False)
-        self.socket.close()
-        self.socket = sock
-        self.emulator = emulator
-        self._connections: set[socket.socket] = set()
-        self._closing = False
-        self._guard = threading.Lock()
-
-    def track(self, sock: socket.socket) -> bool:
-        with self._guard:
-            if not self._closing:
-                self._connections.add(sock)
-            return not self._closing
-
-    def untrack(self, sock: socket.socket) -> None:
-        with self._guard:
-            self._connections.discard(sock)
-
-    def close_connections(self) -> None:
-        """Cut every open connection, as a scale switched off does."""
-        with self._guard:
-            self._closing = True
-            connections = list(self._connections)
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 class WeightIn(BaseModel):
@@ -239,20 +197,15 @@ def control_app(emulator: ScaleEmulator) -> FastAPI:
     return app
 
 
-class RunningScale:
+class RunningScale(RunningEmulator[ScaleEmulator]):
     """A started scale emulator: ``port`` for the driver, ``control_url`` when asked for one."""
 
-    def __init__(self, emulator: ScaleEmulator, tcp: _ScaleTcpServer, control: ServerThread | None) -> None:
-        self.emulator = emulator
-        self._tcp = tcp
+    def __init__(
+        self, emulator: ScaleEmulator, tcp: TrackingTcpServer[ScaleEmulator], control: ServerThread | None
+    ) -> None:
+        super().__init__(emulator, tcp.socket)
+        self._tcp = tcp.start()
         self._control = control
-        host, port = tcp.socket.getsockname()[:2]
-        self.host: str = host
-        self.port: int = port
-        self._thread = threading.Thread(
-            target=tcp.serve_forever, kwargs={"poll_interval": 0.05}, name="massak-emulator", daemon=True
-        )
-        self._thread.start()
 
     @property
     def control_url(self) -> str | None:
@@ -261,16 +214,7 @@ class RunningScale:
     def stop(self) -> None:
         if self._control is not None:
             self._control.stop()
-        self._tcp.shutdown()
-        self._tcp.server_close()
-        self._tcp.close_connections()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> RunningScale:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        self._tcp.stop()
 
 
 def start_scale_emulator(
@@ -284,7 +228,7 @@ def start_scale_emulator(
     """Start the emulated scale on ``host:port`` (0: a free port) in background threads; with
     ``control_port`` (0: a free one) also the HTTP control channel. ``stop()`` ends both."""
     emulator = ScaleEmulator(kg=kg, bad_crc=bad_crc)
-    tcp = _ScaleTcpServer(bind(host, port, listen=True), emulator)
+    tcp = TrackingTcpServer(bind(host, port, listen=True), _Connection, emulator, name="massak-emulator")
     control = None
     if control_port is not None:
         try:

@@ -28,6 +28,7 @@ from osuite.devices import massak_label_codec as codec
 from osuite.devices.labelscale import Capability, LabelScaleError, Plu, PluResult, ScaleErrorCode, ScaleStatus
 from osuite.devices.massak_codec import Command, ErrorCode, Frame
 from osuite.devices.massak_label_codec import FileType, RecordError
+from osuite.devices.tcp_driver import TcpDriver
 
 DEFAULT_PORT = 5001
 WINDOW = 512  # records sent ahead of their answers
@@ -46,7 +47,7 @@ class _Dropped(Exception):
     """The connection failed or the scale closed it."""
 
 
-class MassaKLabelScale:
+class MassaKLabelScale(TcpDriver):
     """``MassaKLabelScale("192.168.1.60", 5001)``: one scale, one TCP connection, opened when first
     needed and kept until :meth:`close`."""
 
@@ -62,10 +63,7 @@ class MassaKLabelScale:
     )
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeout: float = 3.0) -> None:
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self._sock: socket.socket | None = None
+        super().__init__(host, port, timeout)
         self._inbox = b""
         self._at = 0
         self._heard = False
@@ -139,17 +137,9 @@ class MassaKLabelScale:
         return ScaleStatus(online=True, busy=False, plu_count=count, message="; ".join(said))
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        super().close()
         self._inbox = b""
         self._at = 0
-
-    def __enter__(self) -> MassaKLabelScale:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     # --- the conversations ---------------------------------------------------------------------------
 
@@ -341,16 +331,12 @@ class MassaKLabelScale:
             yield self._answer_raw()
 
     def _connected(self) -> socket.socket:
-        if self._sock is None:
-            try:
-                sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            except TimeoutError:
-                raise _Dropped(f"не открыли соединение за {self.timeout:g} с") from None
-            except OSError as exc:
-                raise _Dropped(exc.strerror or str(exc)) from None
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sock = sock
-        return self._sock
+        try:
+            return self._connect()
+        except TimeoutError:
+            raise _Dropped(f"не открыли соединение за {self.timeout:g} с") from None
+        except OSError as exc:
+            raise _Dropped(exc.strerror or str(exc)) from None
 
     def _send(self, data: bytes) -> None:
         sock = self._connected()

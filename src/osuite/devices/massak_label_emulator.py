@@ -26,17 +26,15 @@ them with a wrong CRC, ``"truncate"`` only their first half.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
-import socketserver
 import threading
 from pathlib import Path
 from typing import Literal
 
 from osuite.devices import massak_codec as frames
 from osuite.devices import massak_label_codec as codec
-from osuite.devices.emulator_server import bind
+from osuite.devices.emulator_server import DeviceConnection, RunningTcpLabelScale, TrackingTcpServer, bind
 from osuite.devices.labelscale import PluMemory
 from osuite.devices.massak_codec import Command, ErrorCode, Frame
 from osuite.devices.massak_label_codec import FileType, RecordError
@@ -240,119 +238,34 @@ class Session:
         return codec.ufile(kind, len(records), num, raw)
 
 
-class _Connection(socketserver.BaseRequestHandler):
+class _Connection(DeviceConnection):
     server: _LabelScaleServer
 
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not self.server.track(sock):
-            return
-        try:
-            self._serve(sock)
-        finally:
-            self.server.untrack(sock)
-
-    def _serve(self, sock: socket.socket) -> None:
-        session = self.server.scale.session()
+    def serve(self, sock: socket.socket) -> None:
+        session = self.server.emulator.session()
         while True:
             sock.settimeout(self.server.frame_timeout if session.pending else None)
             try:
                 chunk = sock.recv(1 << 16)
             except TimeoutError:
                 reply = session.expire()
-            except OSError:
-                return
             else:
                 if not chunk:
                     return
                 reply = session.feed(chunk)
             if reply:
-                try:
-                    sock.sendall(reply)
-                except OSError:
-                    return
+                sock.sendall(reply)
 
 
-class _LabelScaleServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _LabelScaleServer(TrackingTcpServer[MassaKLabelEmulator]):
     def __init__(self, sock: socket.socket, scale: MassaKLabelEmulator, frame_timeout: float) -> None:
-        super().__init__(sock.getsockname(), _Connection, bind_and_activate=False)
-        self.socket.close()
-        self.socket = sock
-        self.scale = scale
+        super().__init__(sock, _Connection, scale, name="massak-label-emulator")
         self.frame_timeout = frame_timeout
-        self._connections: set[socket.socket] = set()
-        self._closing = False
-        self._guard = threading.Lock()
-
-    def track(self, sock: socket.socket) -> bool:
-        with self._guard:
-            if not self._closing:
-                self._connections.add(sock)
-            return not self._closing
-
-    def untrack(self, sock: socket.socket) -> None:
-        with self._guard:
-            self._connections.discard(sock)
-
-    def close_connections(self) -> None:
-        """Cut every open connection, as a scale switched off does."""
-        with self._guard:
-            self._closing = True
-            connections = list(self._connections)
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
-class RunningMassaKLabelScale:
+class RunningMassaKLabelScale(RunningTcpLabelScale[MassaKLabelEmulator]):
     """A started emulator: where it listens (``port``, ``address``), what it holds (``memory``), and
     ``busy`` to set; ``stop()`` switches it off."""
-
-    def __init__(self, scale: MassaKLabelEmulator, server: _LabelScaleServer) -> None:
-        self.emulator = scale
-        self.memory = scale.memory
-        self._server = server
-        host, port = server.socket.getsockname()[:2]
-        self.host: str = host
-        self.port: int = port
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="massak-label-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        """``host:port``, as the scale server's inventory writes it."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def busy(self) -> bool:
-        return self.emulator.busy
-
-    @busy.setter
-    def busy(self, value: bool) -> None:
-        self.emulator.busy = value
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._server.close_connections()
-        self._thread.join(timeout=5)
-        self.memory.close()
-
-    def __enter__(self) -> RunningMassaKLabelScale:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def start_massak_label_emulator(

@@ -60,9 +60,10 @@ command is dynamic"): its true size is given by its record count (and by the dat
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import date
 from enum import IntEnum
+from operator import attrgetter
 from typing import Final
 
 from osuite.core.barcodes import BarcodeTemplate
@@ -362,7 +363,7 @@ NO_DATE: Final = b"\0\0\0"
 
 @dataclass(frozen=True)
 class Record:
-    """Every field of an extended-format PLU record, as the scale keeps it."""
+    """Every field of an extended-format PLU record, as the scale keeps it, in the record's order."""
 
     number: int
     item_code: int
@@ -450,58 +451,20 @@ def plu_problem(plu: Plu) -> tuple[int, str] | None:
     return None
 
 
+# Record's fields in _RECORD's order (the price split in two); faster than astuple on an upload's path.
+_RECORD_FIELDS: Final = attrgetter(*(field.name for field in fields(Record)))
+
+
 def pack_record(record: Record) -> bytes:
     """82 bytes; raises :class:`struct.error` for a field its width cannot hold."""
-    return _RECORD.pack(
-        record.number,
-        record.item_code,
-        record.line1,
-        record.line2,
-        record.price & 0xFFFF,
-        record.price >> 16,
-        record.formats,
-        record.shelf_life_days,
-        record.tare_grams,
-        record.group,
-        record.message,
-        record.flags,
-        record.rostest,
-        record.sale_date,
-    )
+    number, item, line1, line2, price, *rest = _RECORD_FIELDS(record)
+    return _RECORD.pack(number, item, line1, line2, price & 0xFFFF, price >> 16, *rest)
 
 
 def unpack_record(raw: bytes | memoryview, offset: int = 0) -> Record:
-    (
-        number,
-        item,
-        line1,
-        line2,
-        price_low,
-        price_high,
-        formats,
-        shelf,
-        tare,
-        group,
-        message,
-        flags,
-        rostest,
-        sale_date,
-    ) = _RECORD.unpack_from(raw, offset)
-    return Record(
-        number,
-        item,
-        line1,
-        line2,
-        price_low | price_high << 16,
-        formats,
-        shelf,
-        tare,
-        group,
-        message,
-        flags,
-        rostest,
-        sale_date,
-    )
+    number, item, line1, line2, price_low, price_high, *rest = _RECORD.unpack_from(raw, offset)
+    values = (number, item, line1, line2, price_low | price_high << 16, *rest)
+    return Record(*values)
 
 
 def record_error(record: Record, *, table_size: int, messages: int) -> int:
@@ -600,6 +563,8 @@ MODELS: Final[dict[int, str]] = {
 
 @dataclass(frozen=True)
 class Status:
+    """The state answer (11h), its fields in the order the answer carries them."""
+
     version: str = "1.6"
     model: int = 2
     table_size: int = 10_000
@@ -626,76 +591,18 @@ class Status:
 
 
 def pack_status(status: Status) -> bytes:
-    major, _, minor = status.version.partition(".")
-    return _STATUS.pack(
-        (major[:1] + minor[:1]).encode("ascii"),
-        status.model,
-        status.table_size,
-        status.messages,
-        status.message_lines,
-        status.max_kg,
-        status.scale_number,
-        status.mode,
-        status.submode,
-        status.decimals,
-        status.print_mode,
-        status.printer,
-        status.weighing,
-        status.weight_grams,
-        status.tare_grams,
-        status.price,
-        status.cost,
-        status.selected_plu,
-        int(status.selected_piece),
-    )
+    version, *numbers, piece = astuple(status)  # Status's fields stand in _STATUS's order
+    major, _, minor = version.partition(".")
+    return _STATUS.pack((major[:1] + minor[:1]).encode("ascii"), *numbers, int(piece))
 
 
 def unpack_status(data: bytes) -> Status:
     if len(data) < STATUS_SIZE:
         raise FrameError(f"the state answer carries {STATUS_SIZE} bytes, got {len(data)}")
-    (
-        version,
-        model,
-        table_size,
-        messages,
-        message_lines,
-        max_kg,
-        scale_number,
-        mode,
-        submode,
-        decimals,
-        print_mode,
-        printer,
-        weighing,
-        weight_grams,
-        tare_grams,
-        price,
-        cost,
-        selected_plu,
-        selected_piece,
-    ) = _STATUS.unpack_from(data)
+    version, *numbers, piece = _STATUS.unpack_from(data)
     text = version.decode("ascii", errors="replace")
-    return Status(
-        f"{text[:1]}.{text[1:]}",
-        model,
-        table_size,
-        messages,
-        message_lines,
-        max_kg,
-        scale_number,
-        mode,
-        submode,
-        decimals,
-        print_mode,
-        printer,
-        weighing,
-        weight_grams,
-        tare_grams,
-        price,
-        cost,
-        selected_plu,
-        bool(selected_piece),
-    )
+    values = (f"{text[:1]}.{text[1:]}", *numbers, bool(piece))
+    return Status(*values)
 
 
 def pack_mode(mode: int, submode: int) -> bytes:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from osuite.devices import shtrih_codec as codec
+from osuite.devices.emulator_server import RunningLabelScale
 from osuite.devices.labelscale import PluMemory
 
 log = logging.getLogger("osuite.devices.shtrih_emulator")
@@ -234,37 +235,17 @@ class ShtrihEmulator:
         os.replace(temporary, self._settings)
 
 
-class RunningShtrihScale:
+class RunningShtrihScale(RunningLabelScale[ShtrihEmulator]):
     """A started emulator: ``port`` (and ``address``, ``host:port``) for the driver, ``memory`` for the
     PLUs it holds, ``busy`` to put its operator in the menu, ``emulator`` for the rest."""
 
     def __init__(self, emulator: ShtrihEmulator, sock: socket.socket) -> None:
-        self.emulator = emulator
+        super().__init__(emulator, sock)
         self._sock = sock
-        host, port = sock.getsockname()[:2]
-        self.host: str = host
-        self.port: int = port
         self._stopping = threading.Event()
         self._timers: set[threading.Timer] = set()
         self._thread = threading.Thread(target=self._serve, name="shtrih-emulator", daemon=True)
         self._thread.start()
-
-    @property
-    def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def memory(self) -> PluMemory:
-        return self.emulator.memory
-
-    @property
-    def busy(self) -> bool:
-        return self.emulator.busy
-
-    @busy.setter
-    def busy(self, value: bool) -> None:
-        self.emulator.busy = value
 
     def stop(self) -> None:
         self._stopping.set()
@@ -272,12 +253,6 @@ class RunningShtrihScale:
         for timer in list(self._timers):
             timer.cancel()
         self._sock.close()
-
-    def __enter__(self) -> RunningShtrihScale:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
     def _serve(self) -> None:
         sock, emulator = self._sock, self.emulator
