@@ -253,6 +253,7 @@ class RunningShtrihScale(RunningLabelScale[ShtrihEmulator]):
         for timer in list(self._timers):
             timer.cancel()
         self._sock.close()
+        self.memory.close()
 
     def _serve(self) -> None:
         sock, emulator = self._sock, self.emulator
