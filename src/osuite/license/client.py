@@ -219,6 +219,13 @@ class SeatState:
         return self.status != "stopped"
 
 
+class _LicenseFileRefused(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
 class LicenseRefused(RuntimeError):
     """The program may not start: no seat, an expired or tampered license, or no server and no seat
     held before. The message says which, for the person who starts the program."""
@@ -271,8 +278,9 @@ class SeatKeeper:
         on_change: Callable[[SeatState], None] | None = None,
     ) -> None:
         """``public_key`` (the vendor's, PEM or raw base64): when given, the license file the server
-        serves is checked with it at :meth:`acquire`. ``renew_seconds``: how often to renew [a third of
-        the lease's length]; ``retry_seconds``: how often to try again while in grace or stopped."""
+        serves is checked with it once the server answers (at :meth:`acquire` when it is up).
+        ``renew_seconds``: how often to renew [a third of the lease's length]; ``retry_seconds``: how
+        often to try again while in grace or stopped."""
         self.url = url.rstrip("/")
         self.program = program
         self.machine_id = machine_id
@@ -296,6 +304,7 @@ class SeatKeeper:
         self._lease_seconds = 600.0
         self._last_monotonic: float | None = None
         self._saved = self._load()
+        self._license_checked = False
         self._state = SeatState("stopped", "no seat asked for yet", kind="not_started")
 
     # --- what a program calls ---------------------------------------------------------------------------
@@ -303,8 +312,6 @@ class SeatKeeper:
     def acquire(self) -> SeatState:
         """Take the seat (or, with the server unreachable, carry on in grace with the seat held before);
         :class:`LicenseRefused` with the reason when the program may not work."""
-        if self.public_key is not None:
-            self._check_license_file()
         state = self.check()
         if not state.working:
             raise LicenseRefused(state)
@@ -350,11 +357,14 @@ class SeatKeeper:
         calls this; tests call it directly."""
         with self._lock:
             try:
+                self._check_license_file()
                 lease = self._renew_or_acquire()
             except LicenseServerUnreachable as exc:
                 state = self._offline(str(exc))
             except LicenseServerError as exc:
                 state = self._refused(exc.kind, exc.detail)
+            except _LicenseFileRefused as exc:
+                state = self._refused(exc.kind, exc.message, prefix="")
             else:
                 state = self._held(lease)
             self._save()
@@ -427,7 +437,7 @@ class SeatKeeper:
             f"{_duration(left)} left ({reason})",
         )
 
-    def _refused(self, kind: str, detail: str) -> SeatState:
+    def _refused(self, kind: str, detail: str, *, prefix: str | None = None) -> SeatState:
         self._advance(offline=False)
         saved = self._saved
         saved.lease_id = None
@@ -440,20 +450,18 @@ class SeatKeeper:
         )
 
     def _check_license_file(self) -> None:
-        assert self.public_key is not None
-        try:
-            data = self.client.license_file()
-        except LicenseServerUnreachable:
-            return  # checked when it answers again; until then grace (or not) decides
-        except LicenseServerError as exc:
-            raise LicenseRefused(self._set(self._describe("stopped", exc.kind, exc.detail))) from None
+        """With a vendor key given, check the license file the server serves, once per run (at the
+        first check the server answers)."""
+        if self.public_key is None or self._license_checked:
+            return
+        data = self.client.license_file()
         try:
             document.verify(data, self.public_key).check_valid(self.clock.wall().date())
         except document.LicenseExpired as exc:
-            raise LicenseRefused(self._set(self._describe("stopped", "license_expired", str(exc)))) from None
+            raise _LicenseFileRefused("license_expired", str(exc)) from None
         except document.LicenseError as exc:
-            message = f"the license server's license is refused: {exc}"
-            raise LicenseRefused(self._set(self._describe("stopped", "tampered", message))) from None
+            raise _LicenseFileRefused("tampered", f"the license server's license is refused: {exc}") from None
+        self._license_checked = True
 
     # --- time -------------------------------------------------------------------------------------------
 
