@@ -84,3 +84,17 @@ def test_a_missing_route_is_a_problem_too(client: TestClient) -> None:
     response = client.get("/nowhere")
     assert response.status_code == 404
     assert response.json()["title"] == "Not Found"
+
+
+def test_a_program_its_license_stopped_refuses_changes_but_reads_and_finishes(client: TestClient) -> None:
+    stopped: list[str] = []
+    client.app.state.refuse_work = lambda path: (  # type: ignore[attr-defined]
+        None if not stopped or path.startswith("/finish") else stopped[0]
+    )
+    assert client.post("/things", json={"n": 5}, headers=AUTH).status_code == 200
+    stopped.append("the license server has not answered for 7 days")
+    refused = client.post("/things", json={"n": 5}, headers=AUTH)
+    assert refused.status_code == 503
+    assert refused.json()["type"] == "license" and "7 days" in refused.json()["detail"]
+    assert client.get("/healthz").status_code == 200  # reading goes on
+    assert client.post("/finish", headers=AUTH).status_code == 404  # allowed through (to no route)

@@ -142,6 +142,17 @@ def create_app(
         latency.labels(path).observe(time.perf_counter() - started)
         return response
 
+    @app.middleware("http")
+    async def _license(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # A program whose license stopped it takes no new work; reading, and finishing what was
+        # accepted before (the paths the program lists), go on. See ``app.state.refuse_work``.
+        refuse: Callable[[str], str | None] | None = getattr(request.app.state, "refuse_work", None)
+        if refuse is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            reason = refuse(request.url.path)
+            if reason:
+                return problem_response(Problem(503, "License", reason, type_="license"))
+        return await call_next(request)
+
     @app.exception_handler(Problem)
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc)

@@ -33,6 +33,11 @@ class ProgramSettings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""
     log_level: str = "info"
+    license_url: str = ""
+    """The store's license server (`osuite license serve`); empty: this program asks for no seat."""
+    license_public_key: str = ""
+    """The vendor's public key (a PEM file's path, or the key in base64) the license file is checked
+    with; empty: the license server's word is taken."""
 
     def model_post_init(self, context: Any, /) -> None:
         if self.port == 0:

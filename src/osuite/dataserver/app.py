@@ -23,6 +23,7 @@ from osuite.core.sync.routes import sync_router
 from osuite.dataserver import catalog_api, clients, clients_api, documents, documents_api, tables, upstream
 from osuite.dataserver.context import DataServer
 from osuite.dataserver.settings import DataServerSettings
+from osuite.license.client import open_seat, refuse_work, seat_json
 
 log = logging.getLogger("osuite.dataserver")
 
@@ -45,6 +46,10 @@ def build_app(settings: DataServerSettings, *, migrate: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        seat = open_seat(settings, "dataserver", "Data server")
+        # Stopped by its license, it still collects what the terminals sold and hears them.
+        app.state.refuse_work = refuse_work(seat, ("/api/v1/sync/", "/api/v1/clients/me/"))
+        app.state.seat = seat
         listener = None if ds.db.is_sqlite else PostgresListener(ds.db.url, ds.changelog.notifier)
         if listener:
             listener.start()
@@ -62,13 +67,19 @@ def build_app(settings: DataServerSettings, *, migrate: bool = True) -> FastAPI:
                 link.join()
             if listener:
                 listener.stop()
+            if seat is not None:
+                seat.stop()
             ds.db.dispose()
 
     def health() -> dict[str, Any]:
         with ds.db.read() as conn:
             conn.execute(text("SELECT 1"))
         link: upstream.Link | None = app.state.link
-        return {"database": "ok", **({"upstream": link.status()} if link else {})}
+        return {
+            "database": "ok",
+            **({"upstream": link.status()} if link else {}),
+            **({"license": seat_json(app.state.seat)} if app.state.seat else {}),
+        }
 
     app = create_app(
         program="dataserver",
@@ -80,6 +91,7 @@ def build_app(settings: DataServerSettings, *, migrate: bool = True) -> FastAPI:
     )
     app.state.ds = ds
     app.state.link = None
+    app.state.seat = None
     app.include_router(sync_router(changelog=ds.changelog, intake=intake, audiences=clients.audiences))
     app.include_router(clients_api.router)
     app.include_router(catalog_api.router)

@@ -48,6 +48,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from osuite.core.ids import new_id
+from osuite.core.settings import ProgramSettings
 from osuite.license import document
 from osuite.license.wire import LeaseRead, LicenseRead, SeatHolder, holders_from_problem
 
@@ -583,3 +584,71 @@ def _duration(value: timedelta) -> str:
     if hours:
         return f"{hours} h {rest // 60} min"
     return f"{rest // 60} min"
+
+
+# --- what every program does with its seat ---------------------------------------------------------------
+
+
+def open_seat(settings: ProgramSettings, program: str, name: str) -> SeatKeeper | None:
+    """The program's seat, taken and renewed in the background, when a license server is configured
+    (``license_url``); None otherwise. :class:`LicenseRefused` (logged with its reason) when the
+    program may not start."""
+    if not settings.license_url:
+        return None
+    key: bytes | None = None
+    if settings.license_public_key:
+        given = settings.license_public_key.strip()
+        key = Path(given).read_bytes() if Path(given).is_file() else given.encode()
+    keeper = SeatKeeper(
+        settings.license_url,
+        program=program,
+        machine_id=machine_id(settings.data_dir),
+        name=name,
+        state_file=settings.data_dir / "license-seat.json",
+        public_key=key,
+    )
+    try:
+        keeper.acquire()
+    except LicenseRefused as exc:
+        log.error("the license does not let %s start: %s", program, exc)
+        raise
+    keeper.start()
+    return keeper
+
+
+def seat_json(keeper: SeatKeeper | None) -> dict[str, Any] | None:
+    """The seat's state as a heartbeat and ``/healthz`` carry it (None: no license server)."""
+    if keeper is None:
+        return None
+    state = keeper.state()
+    return {
+        "status": state.status,
+        "message": state.message,
+        "kind": state.kind,
+        "license_id": state.license_id,
+        "customer": state.customer,
+        "valid_until": state.valid_until.isoformat() if state.valid_until else None,
+        "lease_expires_at": state.lease_expires_at.isoformat() if state.lease_expires_at else None,
+        "grace_left_seconds": int(state.grace_left.total_seconds()) if state.grace_left else None,
+    }
+
+
+def refuse_work(
+    keeper: SeatKeeper | None, allowed: tuple[str, ...] = ()
+) -> Callable[[str], str | None] | None:
+    """For ``app.state.refuse_work`` (see :func:`osuite.core.http.create_app`): once the license stops
+    the program, every change but those under the ``allowed`` paths (finishing what was accepted
+    before) is refused with the license's reason."""
+    if keeper is None:
+        return None
+    seat = keeper
+
+    def refuse(path: str) -> str | None:
+        if allowed and path.startswith(allowed):
+            return None
+        state = seat.state()
+        if state.working:
+            return None
+        return f"the license does not let this program take new work: {state.message}"
+
+    return refuse

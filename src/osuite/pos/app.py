@@ -20,6 +20,7 @@ from osuite.core.db import Database
 from osuite.core.http import Principal, Problem, create_app, problem_response
 from osuite.core.migrations import upgrade
 from osuite.core.web import mount_static
+from osuite.license.client import open_seat, seat_json
 from osuite.pos import api, checkout, devices, loyalty, shifts
 from osuite.pos.auth import session
 from osuite.pos.context import NotEnrolled, Pos
@@ -98,13 +99,16 @@ def build_app(settings: PosSettings, *, migrate: bool = True) -> FastAPI:
             )
             loyalty_thread.start()
         link = None
+        terminal = None
         try:
             with pos.db.read() as conn:
                 terminal = pos.terminal(conn)
-            link = Link(pos, terminal)
-            link.start()
         except NotEnrolled:
             log.warning("this till is not enrolled: run `osuite pos enroll` (selling needs the catalog)")
+        pos.seat = open_seat(settings, "pos", terminal.name if terminal else "POS")
+        if terminal is not None:
+            link = Link(pos, terminal)
+            link.start()
         app.state.link = link
         try:
             yield
@@ -117,6 +121,8 @@ def build_app(settings: PosSettings, *, migrate: bool = True) -> FastAPI:
             for thread in (mender, loyalty_thread):
                 if thread is not None:
                     thread.join(timeout=5)
+            if pos.seat is not None:
+                pos.seat.stop()
             pos.close()
 
     def authenticate(token: str) -> Principal | None:
@@ -131,7 +137,12 @@ def build_app(settings: PosSettings, *, migrate: bool = True) -> FastAPI:
         with pos.db.read() as conn:
             conn.execute(text("SELECT 1"))
         link: Link | None = app.state.link
-        return {"database": "ok", "link": link.status() if link else None, "loyalty": loyalty.status(pos)}
+        return {
+            "database": "ok",
+            "link": link.status() if link else None,
+            "loyalty": loyalty.status(pos),
+            "license": seat_json(pos.seat),
+        }
 
     app = create_app(
         program="pos",

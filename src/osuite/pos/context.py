@@ -21,6 +21,7 @@ from osuite.core.sync.outbox import Outbox, OutboxSender
 from osuite.devices.fiscal import FiscalRegistrar
 from osuite.devices.payment import CardTerminal
 from osuite.devices.scale import WeightScale
+from osuite.license.client import SeatKeeper
 from osuite.pos import tables as t
 from osuite.pos.errors import PosError
 from osuite.pos.settings import PosSettings
@@ -93,6 +94,8 @@ class Pos:
             )
         self.loyalty_sender: OutboxSender | None = None
         """Delivers the loyalty outbox (started with the app); woken when something is queued."""
+        self.seat: SeatKeeper | None = None
+        """This till's seat at the license server (None: no license server configured)."""
         self._terminal: Terminal | None = None
 
     @contextmanager
@@ -119,6 +122,21 @@ class Pos:
             lock_reason=row["lock_reason"],
         )
         return self._terminal
+
+    def may_take_new_work(self) -> None:
+        """Refuse a new receipt once the license stopped this till (it finishes the open receipt, and
+        the shift can still be closed)."""
+        if self.seat is None:
+            return
+        state = self.seat.state()
+        if not state.working:
+            raise PosError(
+                N_(
+                    "The license does not let this till take new receipts: {reason}. Finish the open"
+                    " receipt; the shift can still be closed"
+                ),
+                reason=state.message,
+            )
 
     def forget_terminal(self) -> None:
         self._terminal = None

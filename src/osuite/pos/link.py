@@ -22,6 +22,7 @@ from osuite.core.sync.puller import Puller
 from osuite.dataserver.client import DataServerClient, DataServerError, command_result
 from osuite.dataserver.wire.clients import COMMAND_RESULT, CommandRead, DeviceState, HeartbeatIn, ShiftState
 from osuite.devices.fiscal import FiscalError
+from osuite.license.client import seat_json
 from osuite.pos import catalog, loyalty, receipts, shifts
 from osuite.pos import tables as t
 from osuite.pos.context import Pos, Terminal
@@ -155,6 +156,7 @@ class Link:
             last_sync_at=self.puller.last_success,
             sync_cursor=self.puller.cursor(),
             devices=self.devices(),
+            license=seat_json(self.pos.seat),
         )
 
     def devices(self) -> dict[str, DeviceState]:

@@ -219,6 +219,7 @@ def open_sale(pos: Pos, conn: Connection, who: Cashier) -> Record:
         still_in_time(pos, conn)
         return receipt
     terminal = pos.terminal(conn)
+    pos.may_take_new_work()
     if terminal.locked:
         if terminal.lock_reason:
             raise PosError(
@@ -670,6 +671,7 @@ def resume(pos: Pos, who: Cashier, receipt_id: str) -> dict[str, Any]:
             )
         if active(conn) is not None:
             raise PosError(N_("Another receipt is open: finish, hold or cancel it first"))
+        pos.may_take_new_work()
         shift = shifts.require_open(pos, conn, for_sale=True)
         conn.execute(
             update(t.receipts)

@@ -105,6 +105,7 @@ def start(
     with pos.write() as conn:
         if receipts.active(conn) is not None:
             raise PosError(N_("A receipt is open: finish, hold or cancel it before a return"))
+        pos.may_take_new_work()
         shift = shifts.require_open(pos, conn, for_sale=True)
         if original_receipt_id is None:
             approval = authorize(

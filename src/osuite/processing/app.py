@@ -21,12 +21,23 @@ from osuite.core.sync.changelog import PostgresListener
 from osuite.core.sync.intake import Intake
 from osuite.core.sync.routes import sync_router
 from osuite.core.sync.wire import EVERYONE
+from osuite.license.client import open_seat, refuse_work, seat_json
 from osuite.processing import access, api, programs, replication, tables
 from osuite.processing.context import Processing
 from osuite.processing.domain.errors import DomainError
 from osuite.processing.errors import problem_of
 from osuite.processing.link import Link
 from osuite.processing.settings import ProcessingSettings
+
+FINISHING = (
+    "/api/v1/transactions/commit",
+    "/api/v1/transactions/cancel",
+    "/api/v1/transactions/accrue",
+    "/api/v1/transactions/return",
+    "/api/v1/sync/",
+    "/api/v1/allowances",
+)
+"""What a center stopped by its license still does: finish sales already made, and keep in sync."""
 
 log = logging.getLogger("osuite.processing")
 
@@ -65,6 +76,12 @@ def build_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        seat = open_seat(
+            settings, "processing" if p.is_root else "processing_subordinate", f"Processing ({p.role})"
+        )
+        # Stopped by its license, it takes no new spending, but finishes what tills already sold.
+        app.state.refuse_work = refuse_work(seat, FINISHING)
+        app.state.seat = seat
         publisher = threading.Thread(target=p.publisher.run, args=(p, stop), name="publisher", daemon=True)
         listener = None
         if p.is_root:
@@ -86,6 +103,8 @@ def build_app(
                 publisher.join(timeout=5)
             if listener is not None:
                 listener.stop()
+            if seat is not None:
+                seat.stop()
             p.db.dispose()
 
     def health() -> dict[str, Any]:
@@ -97,6 +116,8 @@ def build_app(
             body["root"] = upstream.status()
         elif not p.is_root:
             body["root"] = "not enrolled: run osuite processing enroll ROOT_URL CODE"
+        if app.state.seat is not None:
+            body["license"] = seat_json(app.state.seat)
         return body
 
     app = create_app(
@@ -110,6 +131,7 @@ def build_app(
     )
     app.state.processing = p
     app.state.link = None
+    app.state.seat = None
 
     @app.exception_handler(DomainError)
     async def _refused(_request: Request, exc: DomainError) -> JSONResponse:

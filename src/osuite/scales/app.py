@@ -23,6 +23,7 @@ from osuite.core.ids import new_id
 from osuite.core.migrations import upgrade
 from osuite.core.security import new_token, token_digest
 from osuite.core.web import mount_static
+from osuite.license.client import open_seat, refuse_work, seat_json
 from osuite.scales import api, drivers, ui
 from osuite.scales import tables as t
 from osuite.scales.link import Link
@@ -102,6 +103,8 @@ def build_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        scales.seat = open_seat(settings, "scales", "Scale server")
+        app.state.refuse_work = refuse_work(scales.seat)
         worker = threading.Thread(target=uploader.run, args=(stop,), name="scales-uploader", daemon=True)
         worker.start()
         link = None
@@ -121,13 +124,15 @@ def build_app(
             if link is not None:
                 link.stop()
             worker.join(timeout=10)
+            if scales.seat is not None:
+                scales.seat.stop()
             scales.db.dispose()
 
     def health() -> dict[str, Any]:
         with scales.db.read() as conn:
             conn.execute(text("SELECT 1"))
         link: Link | None = app.state.link
-        return {"database": "ok", "link": link.status() if link else None}
+        return {"database": "ok", "link": link.status() if link else None, "license": seat_json(scales.seat)}
 
     app = create_app(
         program="scales",

@@ -16,6 +16,7 @@ from osuite.core.sync.outbox import Outbox, OutboxSender
 from osuite.core.sync.puller import Puller
 from osuite.dataserver.client import DataServerClient, DataServerError, command_result
 from osuite.dataserver.wire.clients import COMMAND_RESULT, CommandRead, DeviceState, HeartbeatIn
+from osuite.license.client import seat_json
 from osuite.scales import service
 from osuite.scales import tables as t
 from osuite.scales.catalog import REPLICA
@@ -107,6 +108,7 @@ class Link:
             last_sync_at=self.puller.last_success,
             sync_cursor=self.puller.cursor(),
             devices=devices,
+            license=seat_json(self.scales.seat),
             extra={"scales": len(scales), "pending": sum(1 for s in scales if s["state"]["pending"])},
         )
 

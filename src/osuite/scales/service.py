@@ -26,6 +26,7 @@ from osuite.devices.labelscale import (
     PluResult,
     ScaleErrorCode,
 )
+from osuite.license.client import SeatKeeper
 from osuite.scales import domain
 from osuite.scales import tables as t
 from osuite.scales.settings import ScalesSettings
@@ -66,6 +67,8 @@ class Scales:
     lock: threading.Lock = field(default_factory=threading.Lock)
     cached: tuple[int, str, list[domain.Product]] | None = None
     """The catalog as last read: (catalog version, store, products)."""
+    seat: SeatKeeper | None = None
+    """The scale server's seat at the license server (None: none configured)."""
 
 
 # --- the inventory ------------------------------------------------------------------------------------

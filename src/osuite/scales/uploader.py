@@ -49,6 +49,9 @@ class Uploader:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def start_due(self) -> list[str]:
+        seat = self.scales.seat
+        if seat is not None and not seat.state().working:
+            return []  # the license stopped the scale server: no uploads until it allows them again
         started = []
         for scale_id in service.due(self.scales):
             if self._submit(scale_id, partial(self._upload, scale_id)):
