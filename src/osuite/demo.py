@@ -4,10 +4,11 @@ open its pages a minute after cloning.
 The demo is only an orchestrator: it prepares each program's data the first time, starts every
 program as its own child process (exactly as a store would run them), checks they answer, prints
 where to look, and stops them all on Ctrl-C. Today it runs the data server, the loyalty processing
-centers (the chain's root and the store's subordinate, which the tills ask about cards) and two POS
-terminals, each with its emulated fiscal registrar, receipt printer and card terminal; scales and the
-other programs join as they land. The demo always uses SQLite files under its data directory,
-whatever database a developer's environment points the programs at.
+centers (the chain's root and the store's subordinate, which the tills ask about cards), two POS
+terminals, each with its emulated fiscal registrar, receipt printer and card terminal, and the scale
+server with three emulated label scales (CAS, Shtrih-Print, Massa-K); the other programs join as they
+land. The demo always uses SQLite files under its data directory, whatever database a developer's
+environment points the programs at.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -41,6 +43,8 @@ DATASERVER_OFFSET = 1
 """Each program keeps its usual port relative to the base: the data server's 8701 is base + 1."""
 PROCESSING_OFFSET = 2
 """The root processing center on its usual 8702."""
+SCALES_OFFSET = 3
+"""The scale server on its usual 8703."""
 SUBORDINATE_OFFSET = 82
 """The store's subordinate processing center, the one the tills ask: 8782."""
 POS_OFFSET = 10
@@ -49,16 +53,56 @@ REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET = 50, 60, 
 """Each till's emulated devices: registrar 8750…, printer 8760… (its paper and cover 8765…), card
 terminal 8770…"""
 TILLS = ("Касса 1", "Касса 2")
+SCALE_EMULATOR_OFFSET = 91
+"""The emulated label scales, one per protocol: CAS 8791, Shtrih-Print 8792 (UDP), Massa-K 8793 (8790
+is the card terminal emulator's own default port)."""
+
+
+@dataclass(frozen=True)
+class DemoScale:
+    """An emulated label scale of the demo store and the sample categories it holds."""
+
+    name: str
+    protocol: Literal["cas", "shtrih", "massak"]
+    title: str
+    department: str
+    categories: tuple[str, ...]
+    """Sample category ids (:data:`osuite.dataserver.sample_catalog.CATEGORIES`): weighted goods."""
+
+    @property
+    def udp(self) -> bool:
+        """Shtrih-Print talks UDP; the others TCP."""
+        return self.protocol == "shtrih"
+
+
+DEMO_SCALES = (
+    DemoScale("Мясо и птица", "cas", "CAS CL", "Мясной отдел", ("meat-meat", "meat-poultry")),
+    DemoScale(
+        "Сыры и колбасы",
+        "shtrih",
+        "Штрих-Принт / Shtrih-Print",
+        "Гастрономия",
+        ("dairy-cheese", "meat-sausage"),
+    ),
+    DemoScale("Овощи и фрукты", "massak", "Масса-К / Massa-K", "Овощи и фрукты", ("produce",)),
+)
+"""The demo's scales: each a ``osuite scales emulate`` process at SCALE_EMULATOR_OFFSET + its index."""
 
 
 def ports(port_base: int) -> list[int]:
-    """Every port the demo listens on for ``port_base``."""
-    offsets = [DATASERVER_OFFSET, PROCESSING_OFFSET, SUBORDINATE_OFFSET]
+    """Every port the demo listens on for ``port_base`` (TCP, and UDP for those in :func:`udp_ports`)."""
+    offsets = [DATASERVER_OFFSET, PROCESSING_OFFSET, SCALES_OFFSET, SUBORDINATE_OFFSET]
     for n in range(len(TILLS)):
         offsets += [
             o + n for o in (POS_OFFSET, REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET)
         ]
+    offsets += [SCALE_EMULATOR_OFFSET + n for n in range(len(DEMO_SCALES))]
     return [port_base + o for o in offsets]
+
+
+def udp_ports(port_base: int) -> list[int]:
+    """The ports of :func:`ports` that are UDP (the Shtrih-Print scale's)."""
+    return [port_base + SCALE_EMULATOR_OFFSET + n for n, scale in enumerate(DEMO_SCALES) if scale.udp]
 
 
 STARTUP_SECONDS = 60.0
@@ -69,6 +113,9 @@ MARKER = "demo.json"
 LOYALTY_MARKER = "processing.json"
 """Written once the processing centers are prepared; keeps the tills' key, which a center shows only
 once."""
+
+SCALES_MARKER = "scales.json"
+"""Written once the scale server is prepared; keeps its API key, which it shows only once."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +173,10 @@ class Program:
     args: list[str]
     log: Path
     health: str | None = "/healthz"
-    """Where it answers when ready; None for a device that speaks no HTTP (the printer's raw TCP)."""
+    """Where it answers when ready; None for a device that speaks no HTTP (the printer's raw TCP, a
+    scale's protocol): then it is ready when its port takes a connection, or, with ``udp``, answers a
+    datagram."""
+    udp: bool = False
     env: dict[str, str] = field(default_factory=dict)
     """Environment variables of its own, over the demo's (settings as ``OSUITE_<PROGRAM>_…``)."""
     process: subprocess.Popen[bytes] | None = None
@@ -173,6 +223,15 @@ class Program:
         )
 
     def _answers(self, httpx: Any) -> bool:
+        if self.health is None and self.udp:
+            # ENQ: a Shtrih-Print scale answers any datagram, a bare NAK to one that is not a frame.
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.settimeout(0.5)
+                try:
+                    probe.sendto(b"\x05", (HOST, self.port))
+                    return bool(probe.recv(64))
+                except OSError:  # no answer yet, or refused (ICMP) while nothing listens
+                    return False
         if self.health is None:
             with socket.socket() as probe:
                 return probe.connect_ex((HOST, self.port)) == 0
@@ -247,6 +306,19 @@ class Loyalty:
     cards: list[DemoCard] = field(default_factory=list)
 
 
+@dataclass
+class ScaleSetup:
+    """What the summary shows about the scale server: its key and the scales as it reports them."""
+
+    prepared_now: bool
+    key: str
+    """An API key of the scale server (its web page's sign-in), made once and kept in the marker."""
+    scales: list[dict[str, Any]] = field(default_factory=list)
+    """``GET /api/v1/scales`` once every scale is loaded."""
+    label: str | None = None
+    """With ``--check``: what a till made of a label of the first scale."""
+
+
 def demo(
     data_dir: Annotated[
         Path,
@@ -266,17 +338,18 @@ def demo(
         bool,
         typer.Option(
             "--check",
-            help="Start everything, check that it answers, serves the catalog and finds the demo cards, "
-            "print the summary, stop and exit (for tests and CI)",
+            help="Start everything, check that it answers, serves the catalog, finds the demo cards, loads "
+            "the scales and sells a scale's label at a till, print the summary, stop and exit (for tests "
+            "and CI)",
         ),
     ] = False,
 ) -> None:
     """Run a whole demo store on this machine with sample data; Ctrl-C stops it.
 
-    The first run loads a sample catalog (products, prices, cashiers with PINs) and the loyalty
-    program with demo customers' cards and a gift card; later runs reuse them. Each run prints the
-    addresses to open, fresh administrators' API keys, a one-time code to enroll a POS and the demo
-    cards with their balances.
+    The first run loads a sample catalog (products, prices, cashiers with PINs), the loyalty program
+    with demo customers' cards and a gift card, and the scale server with its three scales; later runs
+    reuse them. Each run prints the addresses to open, fresh administrators' API keys, a one-time code
+    to enroll a POS, the demo cards with their balances and the scales with what they hold.
     """
     raise typer.Exit(run(data_dir, port_base=port_base, check=check))
 
@@ -289,12 +362,16 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
     tills stop before the servers they talk to (and a wave takes one graceful shutdown, not one each)."""
     with _stop_on_signals():
         try:
-            for taken in (port, port_base + PROCESSING_OFFSET, port_base + SUBORDINATE_OFFSET):
+            servers = (port, port_base + PROCESSING_OFFSET, port_base + SUBORDINATE_OFFSET)
+            for taken in (*servers, port_base + SCALES_OFFSET):
                 _require_free(taken)
+            for n, scale in enumerate(DEMO_SCALES):
+                _require_free(port_base + SCALE_EMULATOR_OFFSET + n, udp=scale.udp)
             ds_dir = data_dir / "dataserver"
             database_url = f"sqlite:///{(ds_dir / 'dataserver.db').resolve()}"
             prepared = _prepare_dataserver(data_dir, ds_dir, database_url)
             loyalty = _prepare_processing(data_dir)
+            scale_setup = _prepare_scales(data_dir, port_base, ds_dir, database_url)
             dataserver = Program(
                 name="dataserver",
                 title="Сервер данных / Data server",
@@ -314,7 +391,8 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                 log=data_dir / "logs" / "dataserver.log",
             )
             root = _center(data_dir, port_base, "root")
-            waves.append([dataserver, root])
+            emulated = _scale_emulators(data_dir, port_base)
+            waves.append([dataserver, root, *emulated])
             _say("Запускаю программы… / Starting the programs…")
             for program in waves[-1]:
                 program.start()
@@ -322,8 +400,13 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                 program.wait_healthy()
             _link_subordinate(data_dir, root, loyalty)
             store_center = _center(data_dir, port_base, "subordinate")
-            waves.append([store_center])
-            store_center.start()  # boots while the tills enroll
+            scale_server = _scale_server(data_dir, port_base)
+            # The scale server is stopped with the tills, in the last wave: like them it talks to what
+            # was started before it, and their graceful shutdowns then overlap.
+            last_wave = [scale_server]
+            waves += [[store_center], last_wave]
+            for program in (store_center, scale_server):
+                program.start()  # they boot while the tills enroll
             processing = {
                 "OSUITE_POS_PROCESSING_URL": store_center.url,
                 "OSUITE_POS_PROCESSING_KEY": loyalty.tills_key,
@@ -333,22 +416,38 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
             ]
             devices = [device for group in tills for device in group[:-1]]
             poses = [group[-1] for group in tills]
-            waves += [devices, poses]
+            waves.insert(len(waves) - 1, devices)
+            last_wave += poses
             for program in [*devices, *poses]:
                 program.start()
-            for program in [store_center, *devices, *poses]:
+            for program in [store_center, scale_server, *devices, *poses]:
                 program.wait_healthy()
             served = _catalog_served(dataserver, prepared.api_key)
             loyalty.cards = _cards_served(store_center, loyalty.tills_key)
             for till in poses:
                 _catalog_reached(till)
-            _say(summary(data_dir, dataserver, prepared, poses, (root, store_center), loyalty))
+            scale_setup.scales = _scales_loaded(scale_server, scale_setup.key)
+            if check:
+                scale_setup.label = _label_sells(poses[-1], data_dir)
+            _say(
+                summary(
+                    data_dir,
+                    dataserver,
+                    prepared,
+                    poses,
+                    (root, store_center),
+                    loyalty,
+                    (scale_server, emulated, scale_setup),
+                )
+            )
             if check:
                 _say(
                     f"Проверка пройдена: /healthz отвечает, каталог отдаётся ({served}) и дошёл до касс, "
-                    "процессинг магазина находит карты по ключу касс. Останавливаю.\n"
+                    "процессинг магазина находит карты по ключу касс, весы загружены, этикетка весов "
+                    "продаётся на кассе. Останавливаю.\n"
                     f"Check passed: /healthz answers, the catalog is served ({served}) and reached the "
-                    "tills, the store's processing center finds the cards with the tills' key. Stopping."
+                    "tills, the store's processing center finds the cards with the tills' key, the scales "
+                    "are loaded and a scale's label sells at a till. Stopping."
                 )
                 return 0
             return _watch([program for wave in waves for program in wave])
@@ -391,11 +490,13 @@ def _ignore_signals() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def _require_free(port: int) -> None:
-    """Refuse at once, before any data is touched, when another process holds the port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As uvicorn binds: a port left in TIME_WAIT by the previous demo is free for it too.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def _require_free(port: int, *, udp: bool = False) -> None:
+    """Refuse at once, before any data is touched, when another process holds the port (a UDP one for
+    ``udp``)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as probe:
+        if not udp:  # (on UDP it would share the port with a holder that set it too)
+            # As uvicorn binds: a port left in TIME_WAIT by the previous demo is free for it too.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError as exc:
@@ -403,7 +504,7 @@ def _require_free(port: int) -> None:
                 "занят / is busy" if exc.errno == errno.EADDRINUSE else f"недоступен / unavailable: {exc}"
             )
             raise DemoError(
-                f"порт / port {port} {reason}.\n"
+                f"порт / port {port}{' (UDP)' if udp else ''} {reason}.\n"
                 f"Остановите программу, которая его занимает (может быть, уже запущенное демо), или выберите "
                 f"другие порты: osuite demo --port-base N (сервер данных получит N+{DATASERVER_OFFSET}, "
                 f"процессинг N+{PROCESSING_OFFSET}).\n"
@@ -695,6 +796,328 @@ def _cards_served(center: Program, tills_key: str, timeout: float = STARTUP_SECO
     return cards
 
 
+# --- the scale server and its scales ------------------------------------------------------------------
+
+SCALES_TITLE = "Сервер весов / Scale server"
+LABEL_GRAMS = 1234
+"""The weight on the label the check sells: 1.234 kg."""
+CHECK_PIN = "9999"
+"""The senior cashier of the sample: may open and close a shift and cancel a receipt."""
+
+
+def _scales_folder(data_dir: Path) -> tuple[Path, str]:
+    folder = data_dir / "scales"
+    return folder, f"sqlite:///{(folder / 'scales.db').resolve()}"
+
+
+def _scale_folder(data_dir: Path, scale: DemoScale) -> Path:
+    """Where an emulated scale keeps its PLU table."""
+    return data_dir / f"scale-{scale.protocol}"
+
+
+def _prepare_scales(data_dir: Path, port_base: int, ds_dir: Path, ds_database_url: str) -> ScaleSetup:
+    """Create or upgrade the scale server's database. The first time: enroll it with the data server
+    (a code of kind ``scales`` traded straight in the data server's database, which is not running
+    yet), make its API key (kept in the marker: the server shows a key only once) and add the demo's
+    scales with their categories. Each run: point it at this run's data server and scales' ports. Every
+    step looks before it acts: a scale or rule the user changed stays as they left it, and a run
+    stopped half-way is finished by the next."""
+    import orjson
+    from sqlalchemy import select, update
+
+    import osuite
+    from osuite.core.security import token_digest
+    from osuite.dataserver import clients, sample_catalog
+    from osuite.dataserver import tables as ds_tables
+    from osuite.dataserver.context import DataServer
+    from osuite.dataserver.settings import DataServerSettings
+    from osuite.scales import service
+    from osuite.scales import tables as st
+    from osuite.scales.app import create_key, enroll, open_scales
+    from osuite.scales.settings import ScalesSettings
+
+    marker = data_dir / SCALES_MARKER
+    try:
+        kept: dict[str, Any] = orjson.loads(marker.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        kept = {}
+    folder, database_url = _scales_folder(data_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(f"не могу создать / cannot create {folder}: {exc.strerror}") from None
+    dataserver_url = f"http://{HOST}:{port_base + DATASERVER_OFFSET}"
+    scales = open_scales(ScalesSettings(data_dir=folder, database_url=database_url))
+    try:
+        with scales.db.read() as conn:
+            enrolled = conn.execute(select(st.enrollment)).mappings().first()
+            key: str | None = kept.get("key")
+            k = st.api_keys.c
+            if (
+                key
+                and not conn.execute(
+                    select(k.id).where(k.token_digest == token_digest(key), k.revoked_at.is_(None))
+                ).first()
+            ):
+                key = None
+            existing = {row["name"]: row for row in conn.execute(select(st.scales)).mappings()}
+            have_rules = {row.scale_id for row in conn.execute(select(st.rules.c.scale_id))}
+        prepared_now = not kept or enrolled is None or any(s.name not in existing for s in DEMO_SCALES)
+        if prepared_now:
+            _say("Готовлю сервер весов и весы… / Preparing the scale server and the scales…")
+        ds = DataServer.open(DataServerSettings(data_dir=ds_dir, database_url=ds_database_url))
+        try:
+            with ds.db.write() as conn:
+                c = ds_tables.clients.c
+                known = enrolled is not None and (
+                    conn.execute(
+                        select(c.id).where(
+                            c.token_digest == token_digest(enrolled["token"]), c.revoked_at.is_(None)
+                        )
+                    ).first()
+                    is not None
+                )
+                joined = None
+                if not known:  # never enrolled, or the data server's database was made anew
+                    store = clients.find_store(conn, sample_catalog.STORE_CODE)
+                    issued = clients.issue_enrollment_code(
+                        conn, ds, store_id=store["id"], kind="scales", name="Весы демо-магазина / demo scales"
+                    )
+                    joined = clients.enroll(conn, code=issued["code"], version=osuite.__version__)
+        finally:
+            ds.db.dispose()
+        if joined is not None:
+            enroll(
+                scales,
+                client_id=joined["client_id"],
+                store_id=joined["store_id"],
+                name=joined["name"],
+                server_url=dataserver_url,
+                token=joined["token"],
+            )
+        elif enrolled is not None and enrolled["server_url"] != dataserver_url:  # another --port-base
+            with scales.db.write() as conn:
+                conn.execute(update(st.enrollment).values(server_url=dataserver_url))
+        for n, demo_scale in enumerate(DEMO_SCALES):
+            port = port_base + SCALE_EMULATOR_OFFSET + n
+            row = existing.get(demo_scale.name)
+            if row is None:
+                values: dict[str, Any] = {
+                    "name": demo_scale.name,
+                    "department": demo_scale.department,
+                    "model": f"{demo_scale.title}, эмулятор / emulator",
+                    "protocol": demo_scale.protocol,
+                    "host": HOST,
+                    "port": port,
+                    "scale_number": 1,
+                    "password": "",
+                    "enabled": True,
+                    "barcode_template": "weight",
+                    "label_format": 1,
+                    "hotkeys": 0,
+                }
+                scale_id = service.save_scale(scales, values)["id"]
+            else:
+                scale_id = row["id"]
+                if (row["host"], row["port"]) != (HOST, port):
+                    kept_values = {name: row[name] for name in service.SCALE_FIELDS}
+                    service.save_scale(scales, {**kept_values, "host": HOST, "port": port}, scale_id)
+            if scale_id not in have_rules:
+                service.set_rules(scales, scale_id, [("category", list(demo_scale.categories))])
+        if key is None:
+            key = create_key(scales, "osuite demo")
+    finally:
+        scales.db.dispose()
+    marker.write_bytes(orjson.dumps({"key": key}, option=orjson.OPT_INDENT_2))
+    return ScaleSetup(prepared_now=prepared_now, key=key)
+
+
+def _scale_server(data_dir: Path, port_base: int) -> Program:
+    """``osuite scales serve``: its web page and API; it takes the catalog from the data server."""
+    folder, database_url = _scales_folder(data_dir)
+    port = port_base + SCALES_OFFSET
+    return Program(
+        name="scales",
+        title=SCALES_TITLE,
+        port=port,
+        args=[
+            "scales",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(folder),
+            "--database-url",
+            database_url,
+        ],
+        log=data_dir / "logs" / "scales.log",
+    )
+
+
+def _scale_emulators(data_dir: Path, port_base: int) -> list[Program]:
+    """``osuite scales emulate`` for each demo scale, speaking its protocol on its port."""
+    programs = []
+    for n, scale in enumerate(DEMO_SCALES):
+        port = port_base + SCALE_EMULATOR_OFFSET + n
+        programs.append(
+            Program(
+                name=f"scale-{scale.protocol}",
+                title=f"Весы / scale {scale.name} ({scale.title})",
+                port=port,
+                args=[
+                    "scales",
+                    "emulate",
+                    "--protocol",
+                    scale.protocol,
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(_scale_folder(data_dir, scale)),
+                ],
+                log=data_dir / "logs" / f"scale-{scale.protocol}.log",
+                health=None,
+                udp=scale.udp,
+            )
+        )
+    return programs
+
+
+def _scales_loaded(server: Program, key: str, timeout: float = STARTUP_SECONDS) -> list[dict[str, Any]]:
+    """The scales as the scale server reports them, once every demo scale holds its PLUs: its last
+    upload finished without an error and nothing is left to send."""
+    import httpx
+
+    names = {scale.name for scale in DEMO_SCALES}
+    deadline = time.monotonic() + timeout
+    views: list[dict[str, Any]] = []
+    while True:
+        try:
+            answer = httpx.get(
+                f"{server.url}/api/v1/scales", headers={"Authorization": f"Bearer {key}"}, timeout=5.0
+            )
+            if answer.status_code != 200:
+                raise DemoError(f"{server.title}: /api/v1/scales → {answer.status_code} {answer.text[:300]}")
+            views = answer.json()
+        except httpx.HTTPError:
+            pass
+        ours = [view for view in views if view["name"] in names]
+        if len(ours) == len(names) and all(_loaded(view) for view in ours):
+            return views
+        if time.monotonic() > deadline:
+            states = "\n".join(f"    {view['name']}: {_scale_state(view)}" for view in ours)
+            raise DemoError(
+                f"{server.title}: весы не загрузились за {timeout:.0f} с / the scales were not loaded "
+                f"within {timeout:.0f} s:\n{states}\n{server.log_tail()}"
+            )
+        time.sleep(0.3)
+
+
+def _loaded(view: dict[str, Any]) -> bool:
+    last = view["last_upload"]
+    return bool(
+        view["plus_loaded"] > 0
+        and last
+        and last["finished_at"]
+        and not last["error"]
+        and not view["state"]["pending"]
+    )
+
+
+def _scale_state(view: dict[str, Any]) -> str:
+    state, last = view["state"], view["last_upload"]
+    said = "на связи / online" if state["online"] else "не отвечают / not answering"
+    if state["busy"]:
+        said = "заняты / busy"
+    if state["message"]:
+        said += f" ({state['message']})"
+    error = f", ошибка / error: {last['error']}" if last and last["error"] else ""
+    return f"{said}, PLU: {view['plus_loaded']}{error}"
+
+
+def _label_sells(till: Program, data_dir: Path, timeout: float = STARTUP_SECONDS) -> str:
+    """A label the first scale would print for 1.234 kg of its first PLU is scanned at ``till``: the
+    line must come out at that weight and the scale's price. The receipt is then cancelled, and a shift
+    the check opened is closed again, so the till is left as it was. Not checked (and said so) while
+    the till has a receipt open or a shift that is over."""
+    import httpx
+
+    from osuite.devices.labelscale import PluMemory
+
+    scale = DEMO_SCALES[0]
+    memory = PluMemory(_scale_folder(data_dir, scale))  # the emulator's journal, read back
+    try:
+        table = memory.table()
+        if not table:
+            raise DemoError(f"{scale.name}: в весах нет PLU / the scale holds no PLU")
+        number = min(table)
+        plu = table[number]
+        label = memory.label(number, grams=LABEL_GRAMS)
+    finally:
+        memory.close()
+    weight = Decimal(LABEL_GRAMS) / 1000
+
+    def fail(what: str) -> DemoError:
+        return DemoError(f"{till.title}: этикетка / label {label} ({scale.name}, PLU {number}): {what}")
+
+    with httpx.Client(base_url=f"{till.url}/api/v1", timeout=30.0) as http:
+
+        def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+            answer = http.request(method, path, json=body)
+            if answer.status_code >= 400:
+                raise fail(f"{method} {path} → {answer.status_code} {answer.text[:300]}")
+            return answer.json() if answer.content else None
+
+        http.headers["Authorization"] = f"Bearer {call('POST', '/session', {'pin': CHECK_PIN})['token']}"
+        try:
+            shift = call("GET", "/shift")
+            if call("GET", "/receipt") is not None or (shift is not None and shift["expired"]):
+                return (
+                    "не проверена: на кассе открыт чек или смена старше 24 часов / not checked: the till "
+                    "has a receipt open or a shift over 24 hours old"
+                )
+            line = _sell_label(http, call, fail, label, open_shift=shift is None, timeout=timeout)
+        finally:
+            call("DELETE", "/session")
+    if Decimal(line["quantity"]) != weight or line["price"] != plu.price:
+        raise fail(
+            f"продана как / sold as {line['quantity']} × {format_money(line['price'])}, "
+            f"ждали / expected {weight} × {format_money(plu.price)}"
+        )
+    return (
+        f"{label} → {line['name']}: {weight} кг / kg × {format_money(line['price'])} ₽ = "
+        f"{format_money(line['amount'])} ₽ ({till.title}; чек отменён / receipt cancelled)"
+    )
+
+
+def _sell_label(
+    http: Any, call: Any, fail: Any, label: str, *, open_shift: bool, timeout: float
+) -> dict[str, Any]:
+    """Scan ``label`` at the till (the product may still be on its way there) and cancel the receipt;
+    with ``open_shift``, in a shift opened for it and closed after. The receipt's line."""
+    if open_shift:
+        call("POST", "/shift/open", {})
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = http.post("/receipt/items", json={"code": label})
+            if answer.status_code != 404 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if answer.status_code != 200:
+            raise fail(f"{answer.status_code} {answer.text[:300]}")
+        line: dict[str, Any] = answer.json()["lines"][-1]
+        return line
+    finally:
+        if call("GET", "/receipt") is not None:
+            call("POST", "/receipt/cancel", {})
+        if open_shift:
+            call("POST", "/shift/close", {})
+
+
 def _till(
     data_dir: Path,
     port_base: int,
@@ -881,6 +1304,7 @@ def summary(
     tills: list[Program],
     centers: tuple[Program, Program],
     loyalty: Loyalty,
+    scale_part: tuple[Program, list[Program], ScaleSetup],
 ) -> str:
     """What a person needs to start using the demo store, in Russian and English."""
     store = prepared.store
@@ -906,6 +1330,22 @@ def summary(
     ]
     tills_key = loyalty.tills_key
     lookup = f"{store_center.url}/api/v1/transactions/lookup"
+    scale_server, emulated, scale_setup = scale_part
+    scales_state = "подготовлены сейчас / prepared now" if scale_setup.prepared_now else "прежние / reused"
+    views = {view["name"]: view for view in scale_setup.scales}
+    scale_lines = []
+    for scale, emulator in zip(DEMO_SCALES, emulated, strict=True):
+        view = views.get(scale.name)
+        held = f"{view['plus_loaded']} PLU" if view else ""
+        where = f"{HOST}:{emulator.port}{' UDP' if scale.udp else ' TCP'}"
+        scale_lines.append(f"    {scale.name:<15} {scale.title:<26} {where:<20} {held}")
+    others = [view for view in scale_setup.scales if view["name"] not in {s.name for s in DEMO_SCALES}]
+    scale_lines += [
+        f"    {view['name']:<15} {view['protocol']:<26} {view['host']}:{view['port']:<10} "
+        f"{view['plus_loaded']} PLU"
+        for view in others
+    ]
+    scales_key = scale_setup.key
     lines = [
         "",
         "══ O·S suite — демо-магазин работает / the demo store is running ══",
@@ -962,6 +1402,19 @@ def summary(
         "    5 % of a purchase comes back as points, which pay up to half a receipt; 3 % off from 1,000 ₽ "
         "of purchases, 5 % from 5,000 ₽",
         *cards,
+        "",
+        f"  {scale_server.title}:  {scale_server.url}/  (вход по ключу / sign in with the key)",
+        f"    API, документация / API docs:  {scale_server.url}/docs",
+        f"    Проверка / health check:       {scale_server.url}/healthz",
+        f"    Журнал / log:                  {scale_server.log}",
+        "  Ключ сервера весов / the scale server's API key:",
+        f"    {scales_key}",
+        f'    curl -H "Authorization: Bearer {scales_key}" {scale_server.url}/api/v1/scales',
+        f"  Весы / scales ({scales_state}), эмуляторы / emulated, шаблон этикетки / label template «weight»:",
+        *scale_lines,
+        f"    Журналы / logs: {data_dir / 'logs'}/scale-*.log, память весов / the scales' memory: "
+        f"{data_dir}/scale-*/plus.jsonl",
+        *([f"    Этикетка на кассе / a label at the till: {scale_setup.label}"] if scale_setup.label else []),
         "",
         f"  Код подключения ещё одной кассы / another POS's enrollment code:  {prepared.enrollment_code}",
         f"    одноразовый, действует до / one-time, valid until {prepared.code_expires:%Y-%m-%d %H:%M} UTC",

@@ -1,6 +1,6 @@
 """``osuite demo`` as a newcomer runs it: a real process that starts the programs (the data server, the
-processing centers, the tills), prints where to look, reuses its data the second time, refuses a busy
-port, and stops everything on Ctrl-C."""
+processing centers, the tills, the scale server and its emulated scales), prints where to look, reuses
+its data the second time, refuses a busy port (a UDP one too), and stops everything on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -19,13 +19,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from osuite.demo import DEMO_CUSTOMERS, GIFT_CARD, PROCESSING_OFFSET, SUBORDINATE_OFFSET, ports
+from osuite.demo import (
+    DEMO_CUSTOMERS,
+    DEMO_SCALES,
+    GIFT_CARD,
+    PROCESSING_OFFSET,
+    SCALE_EMULATOR_OFFSET,
+    SCALES_OFFSET,
+    SUBORDINATE_OFFSET,
+    ports,
+    udp_ports,
+)
 
 pytestmark = pytest.mark.e2e
 
 CODE = re.compile(r"enrollment code:\s+([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})")
 KEY = re.compile(r"API key:\n\s+(\S+)")
 TILLS_KEY = re.compile(r"the tills' key at the store's processing center \(scope pos\):\n\s+(\S+)")
+SCALES_KEY = re.compile(r"the scale server's API key:\n\s+(\S+)")
+LABEL = re.compile(r"a label at the till: (\d{13}) → .+: 1\.234 кг / kg × ")
 CARDS = [
     "7770000000012  Смирнова Ольга      300.00 баллов / points",
     "7770000000029  Кузнецов Дмитрий   1000.00 баллов / points",
@@ -39,13 +51,14 @@ def _port_base() -> int:
     out to outgoing connections (which other tests open by the thousand)."""
     while True:
         base = random.randrange(20_000, 30_000)
-        if all(_free(port) for port in ports(base)):
+        if all(_free(port) for port in ports(base)) and all(_free(p, udp=True) for p in udp_ports(base)):
             return base
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def _free(port: int, *, udp: bool = False) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as probe:
+        if not udp:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -87,6 +100,7 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     url = f"http://127.0.0.1:{base + 1}"
     root = f"http://127.0.0.1:{base + PROCESSING_OFFSET}"
     store_center = f"http://127.0.0.1:{base + SUBORDINATE_OFFSET}"
+    scales = f"http://127.0.0.1:{base + SCALES_OFFSET}"
 
     first = _demo(data_dir, base, "--check")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -107,8 +121,17 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
         "3000 товаров / products",
         "загружены сейчас / loaded now",
         "Check passed",
+        f"{scales}/  (вход по ключу / sign in with the key)",
+        f"{scales}/docs",
+        f"{scales}/healthz",
+        "Весы / scales (подготовлены сейчас / prepared now)",
     ):
         assert text in out, f"{text!r} not in:\n{out}"
+    for n, scale in enumerate(DEMO_SCALES):  # each with its protocol, port and the PLUs it holds
+        where = f"127.0.0.1:{base + SCALE_EMULATOR_OFFSET + n} {'UDP' if scale.udp else 'TCP'}"
+        held = re.search(rf"{scale.name}\s+{re.escape(scale.title)}\s+{where}\s+(\d+) PLU", out)
+        assert held and int(held.group(1)) > 0, out
+    assert LABEL.search(out), out  # a label of the first scale sold at a till
     code = CODE.search(out)
     key = KEY.search(out)
     assert code and key, out
@@ -117,13 +140,19 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     for role in ("root", "subordinate"):
         assert (data_dir / f"processing-{role}" / "processing.db").is_file()
         assert (data_dir / "logs" / f"processing-{role}.log").is_file()
+    assert (data_dir / "scales" / "scales.db").is_file()
+    for scale in DEMO_SCALES:
+        assert (data_dir / f"scale-{scale.protocol}" / "plus.jsonl").stat().st_size > 0
+        assert (data_dir / "logs" / f"scale-{scale.protocol}.log").is_file()
     with sqlite3.connect(data_dir / "dataserver" / "dataserver.db") as db:
         methods = dict(db.execute("SELECT code, method FROM payment_types"))
     assert methods == {"cash": "cash", "card": "card", "bonus": "bonus", "gift": "gift"}
     tills_key = TILLS_KEY.search(out)
-    assert tills_key, out
+    scales_key = SCALES_KEY.search(out)
+    assert tills_key and scales_key, out
+    assert json.loads((data_dir / "scales.json").read_text())["key"] == scales_key.group(1)
     assert [c.card for c in DEMO_CUSTOMERS] + [GIFT_CARD] == [line.split()[0] for line in CARDS]
-    for stopped in (url, root, store_center):
+    for stopped in (url, root, store_center, scales):
         assert not _answers(f"{stopped}/healthz")
 
     second = _demo(data_dir, base, "--check")
@@ -138,6 +167,14 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     again_code, again_key = CODE.search(second.stdout), KEY.search(second.stdout)
     assert again_code and again_key
     assert again_key.group(1) != key.group(1) and again_code.group(1) != code.group(1)
+    assert "Готовлю сервер весов" not in second.stdout and "Весы / scales (прежние / reused)" in second.stdout
+    again_scales_key = SCALES_KEY.search(second.stdout)
+    assert again_scales_key and again_scales_key.group(1) == scales_key.group(1)  # the key is kept
+    assert LABEL.search(second.stdout), second.stdout
+    with sqlite3.connect(data_dir / "dataserver" / "dataserver.db") as db:  # enrolled once
+        assert db.execute("SELECT count(*) FROM clients WHERE kind = 'scales'").fetchone() == (1,)
+    with sqlite3.connect(data_dir / "scales" / "scales.db") as db:
+        assert db.execute("SELECT count(*) FROM scales").fetchone() == (len(DEMO_SCALES),)
 
 
 def test_a_busy_port_is_named_and_nothing_is_created(tmp_path: Path) -> None:
@@ -163,10 +200,22 @@ def test_a_busy_processing_port_is_named_too(tmp_path: Path) -> None:
     assert not (tmp_path / "demo").exists()
 
 
+def test_a_busy_udp_port_of_the_shtrih_scale_is_named_too(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        busy = holder.getsockname()[1]
+        shtrih = [n for n, scale in enumerate(DEMO_SCALES) if scale.udp]
+        done = _demo(tmp_path / "demo", busy - SCALE_EMULATOR_OFFSET - shtrih[0], "--check")
+    assert done.returncode != 0
+    assert f"port {busy} (UDP)" in done.stderr and "busy" in done.stderr, done.stderr
+    assert not (tmp_path / "demo").exists()
+
+
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_every_program_and_exits_0(tmp_path: Path, how: signal.Signals) -> None:
     base = _port_base()
-    urls = [f"http://127.0.0.1:{base + offset}" for offset in (1, PROCESSING_OFFSET, SUBORDINATE_OFFSET)]
+    offsets = (1, PROCESSING_OFFSET, SCALES_OFFSET, SUBORDINATE_OFFSET)
+    urls = [f"http://127.0.0.1:{base + offset}" for offset in offsets]
     log = (tmp_path / "demo.out").open("w")
     demo = subprocess.Popen(
         [
