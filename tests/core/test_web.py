@@ -40,3 +40,16 @@ def test_templates_speak_the_language_asked_for() -> None:
     english = templates("osuite.pos.ui", "en").from_string("{{ _('Total') }} {{ 123450 | money }}")
     assert russian.render() == f"Итого 1{NBSP}234,50"
     assert english.render() == "Total 1,234.50"
+
+
+def test_a_moment_reads_as_a_person_writes_it_in_each_language() -> None:
+    from datetime import UTC, datetime
+
+    from osuite.core.web import moment
+
+    when = datetime(2026, 11, 25, 1, 19, 38, 388729, tzinfo=UTC)
+    local = when.astimezone()
+    russian, english = moment(when.isoformat(), "ru"), moment(when, "en")
+    assert russian.startswith(f"{local.day} нояб. 2026") and russian.endswith(f"{local:%H:%M:%S}")
+    assert english.startswith(f"Nov {local.day}, 2026") and f"{local:%M:%S}" in english
+    assert "388" not in russian  # no microseconds

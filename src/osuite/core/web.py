@@ -4,10 +4,12 @@ internet, so nothing comes from a CDN)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -32,6 +34,13 @@ def quantity(value: str | Decimal, weighted: bool, language: str) -> str:
     return format_decimal(amount, format="#,##0.###", locale=language)
 
 
+def moment(value: str | datetime, language: str) -> str:
+    """A moment as a person reads it, in the computer's time zone: ``25 нояб. 2026 г., 04:19:38`` in
+    Russian, ``Nov 25, 2026, 4:19:38 AM`` in English."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return format_datetime(when.astimezone(), format="medium", locale=language)
+
+
 @cache
 def templates(package: str, language: str) -> Environment:
     """The templates of ``package``/templates for one language (an environment per language, since
@@ -48,6 +57,7 @@ def templates(package: str, language: str) -> Environment:
     env.globals.update(language=language, languages=LANGUAGES, language_names=LANGUAGE_NAMES)
     env.filters["money"] = lambda minor: money(int(minor), language)
     env.filters["quantity"] = lambda value, weighted=False: quantity(value, weighted, language)
+    env.filters["moment"] = lambda value: moment(value, language)
     return env
 
 
