@@ -68,7 +68,10 @@ def test_prices_reach_the_right_scales_a_scale_that_was_off_catches_up_and_label
     cas = start_cas_emulator("127.0.0.1", 0, folder=tmp_path / "cas")
     shtrih = start_shtrih_emulator("127.0.0.1", 0, folder=tmp_path / "shtrih")
     massak = start_massak_label_emulator("127.0.0.1", 0, folder=tmp_path / "massak")
-    process = ServerProcess("scales", tmp_path / "scales", f"sqlite:///{tmp_path / 'scales' / 'scales.db'}")
+    config = tmp_path / "scales.toml"
+    config.write_text("heartbeat_seconds = 0.5\nlong_poll_seconds = 5.0\n", encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'scales' / 'scales.db'}"
+    process = ServerProcess("scales", tmp_path / "scales", database, extra=["--config", str(config)])
     try:
         process.cli("enroll", store.dataserver.url, code)
         key = process.cli("key", "e2e")
@@ -128,6 +131,30 @@ def test_prices_reach_the_right_scales_a_scale_that_was_off_catches_up_and_label
         # The web page shows the scales and their state.
         page = httpx.get(f"{process.url}/", cookies={"scales_key": key}, timeout=10)
         assert page.status_code == 200 and "Мясо" in page.text and "Загрузить сейчас" in page.text
+
+        # The data server sees the scales through the heartbeat, and its command reloads one of them.
+        def me() -> dict[str, Any]:
+            clients = store.admin.request("GET", "/api/v1/clients", params={"store_id": shop["id"]})
+            (found,) = [c for c in clients if c["kind"] == "scales"]
+            return dict(found)
+
+        eventually(lambda: set(me()["devices"]) == {"Мясо", "Сыры", "Рыба"}, what="the scales' heartbeat")
+        fish = server.scale("Рыба")["id"]
+        before = len(server.get(f"/scales/{fish}/uploads"))
+        reload = {"command": "reload", "args": {"scale": "Рыба"}}
+        command = store.admin.request("POST", f"/api/v1/clients/{me()['id']}/commands", json=reload)
+
+        def status() -> str:
+            history = store.admin.request("GET", f"/api/v1/clients/{me()['id']}/commands")
+            return str(next(c["status"] for c in history if c["id"] == command["id"]))
+
+        eventually(lambda: status() == "done", timeout=30, what="the command's result")
+
+        def reloaded() -> bool:
+            uploads = server.get(f"/scales/{fish}/uploads")
+            return len(uploads) > before and uploads[0]["kind"] == "full" and bool(uploads[0]["finished_at"])
+
+        eventually(reloaded, timeout=30, what="the ordered full reload")
     finally:
         process.stop()
         for running in (cas, shtrih, massak):

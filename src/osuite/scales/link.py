@@ -136,16 +136,17 @@ class Link:
         self.sender.wake()
 
     def _execute(self, command: CommandRead) -> str:
-        if command.command in ("reload", "reload_scale"):
-            scale = command.args.get("scale")
-            if scale:
-                service.order_reload(self.scales, self._scale_id(str(scale)))
-                return f"scale {scale} will be reloaded"
-            service.order_reload(self.scales)
-            return "every scale will be reloaded"
-        if command.command in ("reload_all", "reload_catalog"):
-            service.order_reload(self.scales)
-            return "every scale will be reloaded"
+        """``reload`` (a full reload) and ``upload_scales`` (send what changed, now): of the scale named
+        in ``args.scale``, or of every scale."""
+        scale = command.args.get("scale")
+        scale_id = self._scale_id(str(scale)) if scale else None
+        if command.command in ("reload", "reload_catalog"):
+            service.order_reload(self.scales, scale_id)
+            return f"scale {scale} will be reloaded" if scale else "every scale will be reloaded"
+        if command.command == "upload_scales":
+            for each in [scale_id] if scale_id else service.enabled_scales(self.scales):
+                service.order_upload(self.scales, each)
+            return f"scale {scale} will be loaded now" if scale else "every scale will be loaded now"
         if command.command == "apply_settings":
             return "nothing to apply"
         raise ScalesError(f"the scale server does not know the command {command.command!r}")

@@ -242,6 +242,11 @@ def order_reload(s: Scales, scale_id: str | None = None) -> None:
     s.changed()
 
 
+def enabled_scales(s: Scales) -> list[str]:
+    with s.db.read() as conn:
+        return list(conn.execute(select(t.scales.c.id).where(t.scales.c.enabled.is_(True))).scalars())
+
+
 def order_upload(s: Scales, scale_id: str, *, full: bool = False) -> None:
     """Upload now what changed (everything when ``full``), without waiting for a retry's time."""
     with s.db.write() as conn:

@@ -11,10 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
-from sqlalchemy import select
-
 from osuite.scales import service
-from osuite.scales import tables as t
 from osuite.scales.service import Scales, ScalesError
 
 log = logging.getLogger("osuite.scales")
@@ -59,9 +56,7 @@ class Uploader:
         return started
 
     def poll_idle(self) -> None:
-        with self.scales.db.read() as conn:
-            ids = conn.execute(select(t.scales.c.id).where(t.scales.c.enabled.is_(True))).scalars().all()
-        for scale_id in ids:
+        for scale_id in service.enabled_scales(self.scales):
             self._submit(scale_id, partial(service.poll, self.scales, scale_id))
 
     def _upload(self, scale_id: str) -> object:
