@@ -3,7 +3,9 @@ open its pages a minute after cloning.
 
 The demo is only an orchestrator: it prepares each program's data the first time, starts every
 program as its own child process (exactly as a store would run them), checks they answer, prints
-where to look, and stops them all on Ctrl-C. Today it runs the data server, the loyalty processing
+where to look, and stops them all on Ctrl-C. Today it runs the license server (first: with a demo
+license the demo signs with a vendor key of its own, every other program takes its seat there), the
+data server, the loyalty processing
 centers (the chain's root and the store's subordinate, which the tills ask about cards), two POS
 terminals, each with its emulated fiscal registrar, receipt printer and card terminal, and the scale
 server with three emulated label scales (CAS, Shtrih-Print, Massa-K); the other programs join as they
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -39,6 +41,8 @@ if TYPE_CHECKING:  # imported where needed: `osuite` imports this module at ever
 HOST = "127.0.0.1"
 DEFAULT_DATA_DIR = Path("var") / "demo"
 DEFAULT_PORT_BASE = 8700
+LICENSE_OFFSET = 0
+"""The license server on its usual 8700: the base itself."""
 DATASERVER_OFFSET = 1
 """Each program keeps its usual port relative to the base: the data server's 8701 is base + 1."""
 PROCESSING_OFFSET = 2
@@ -91,7 +95,7 @@ DEMO_SCALES = (
 
 def ports(port_base: int) -> list[int]:
     """Every port the demo listens on for ``port_base`` (TCP, and UDP for those in :func:`udp_ports`)."""
-    offsets = [DATASERVER_OFFSET, PROCESSING_OFFSET, SCALES_OFFSET, SUBORDINATE_OFFSET]
+    offsets = [LICENSE_OFFSET, DATASERVER_OFFSET, PROCESSING_OFFSET, SCALES_OFFSET, SUBORDINATE_OFFSET]
     for n in range(len(TILLS)):
         offsets += [
             o + n for o in (POS_OFFSET, REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET)
@@ -116,6 +120,12 @@ once."""
 
 SCALES_MARKER = "scales.json"
 """Written once the scale server is prepared; keeps its API key, which it shows only once."""
+
+LICENSE_CUSTOMER = "Демо-магазин"
+LICENSE_DAYS = 365
+LICENSE_LINES = ("openstore",)
+LICENSE_FEATURES = ("loyalty", "scales")
+LICENSE_TITLE = "Сервер лицензий / License server"
 
 
 @dataclass(frozen=True)
@@ -307,6 +317,22 @@ class Loyalty:
 
 
 @dataclass
+class LicenseSetup:
+    """The demo's license: the files the license server and the programs are given, and what the
+    summary shows about it."""
+
+    issued_now: bool
+    license_file: Path
+    public_key: Path
+    license_id: str
+    customer: str
+    valid_until: str
+    seats: dict[str, int]
+    used: dict[str, int] = field(default_factory=dict)
+    """``GET /api/v1/license`` once everything runs: the seats taken per program."""
+
+
+@dataclass
 class ScaleSetup:
     """What the summary shows about the scale server: its key and the scales as it reports them."""
 
@@ -338,18 +364,20 @@ def demo(
         bool,
         typer.Option(
             "--check",
-            help="Start everything, check that it answers, serves the catalog, finds the demo cards, loads "
-            "the scales and sells a scale's label at a till, print the summary, stop and exit (for tests "
-            "and CI)",
+            help="Start everything, check that it answers, holds its license seats, serves the catalog, "
+            "finds the demo cards, loads the scales and sells a scale's label at a till, print the "
+            "summary, stop and exit (for tests and CI)",
         ),
     ] = False,
 ) -> None:
     """Run a whole demo store on this machine with sample data; Ctrl-C stops it.
 
-    The first run loads a sample catalog (products, prices, cashiers with PINs), the loyalty program
-    with demo customers' cards and a gift card, and the scale server with its three scales; later runs
-    reuse them. Each run prints the addresses to open, fresh administrators' API keys, a one-time code
-    to enroll a POS, the demo cards with their balances and the scales with what they hold.
+    The first run makes a demo vendor key and signs a demo license (the license server starts first,
+    every program takes its seat there), loads a sample catalog (products, prices, cashiers with PINs),
+    the loyalty program with demo customers' cards and a gift card, and the scale server with its three
+    scales; later runs reuse them. Each run prints the addresses to open, the license and its seats,
+    fresh administrators' API keys, a one-time code to enroll a POS, the demo cards with their balances
+    and the scales with what they hold.
     """
     raise typer.Exit(run(data_dir, port_base=port_base, check=check))
 
@@ -363,15 +391,30 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
     with _stop_on_signals():
         try:
             servers = (port, port_base + PROCESSING_OFFSET, port_base + SUBORDINATE_OFFSET)
-            for taken in (*servers, port_base + SCALES_OFFSET):
+            for taken in (port_base + LICENSE_OFFSET, *servers, port_base + SCALES_OFFSET):
                 _require_free(taken)
             for n, scale in enumerate(DEMO_SCALES):
                 _require_free(port_base + SCALE_EMULATOR_OFFSET + n, udp=scale.udp)
+            licensing = _prepare_license(data_dir)
+            license_server = _license_server(data_dir, port_base, licensing)
+            # The license server first, stopped last: it boots while the data is prepared, and nothing
+            # else starts before it answers (each program takes its seat as it starts).
+            waves.append([license_server])
+            license_server.start()
             ds_dir = data_dir / "dataserver"
             database_url = f"sqlite:///{(ds_dir / 'dataserver.db').resolve()}"
             prepared = _prepare_dataserver(data_dir, ds_dir, database_url)
             loyalty = _prepare_processing(data_dir)
             scale_setup = _prepare_scales(data_dir, port_base, ds_dir, database_url)
+            license_server.wait_healthy()
+
+            def seat(program: str) -> dict[str, str]:
+                """A program's settings that point it at the license server (``OSUITE_<PROGRAM>_…``)."""
+                return {
+                    f"OSUITE_{program}_LICENSE_URL": license_server.url,
+                    f"OSUITE_{program}_LICENSE_PUBLIC_KEY": str(licensing.public_key.resolve()),
+                }
+
             dataserver = Program(
                 name="dataserver",
                 title="Сервер данных / Data server",
@@ -389,8 +432,9 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                     database_url,
                 ],
                 log=data_dir / "logs" / "dataserver.log",
+                env=seat("DATASERVER"),
             )
-            root = _center(data_dir, port_base, "root")
+            root = _center(data_dir, port_base, "root", seat("PROCESSING"))
             emulated = _scale_emulators(data_dir, port_base)
             waves.append([dataserver, root, *emulated])
             _say("Запускаю программы… / Starting the programs…")
@@ -399,8 +443,8 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
             for program in waves[-1]:
                 program.wait_healthy()
             _link_subordinate(data_dir, root, loyalty)
-            store_center = _center(data_dir, port_base, "subordinate")
-            scale_server = _scale_server(data_dir, port_base)
+            store_center = _center(data_dir, port_base, "subordinate", seat("PROCESSING"))
+            scale_server = _scale_server(data_dir, port_base, seat("SCALES"))
             # The scale server is stopped with the tills, in the last wave: like them it talks to what
             # was started before it, and their graceful shutdowns then overlap.
             last_wave = [scale_server]
@@ -410,6 +454,7 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
             processing = {
                 "OSUITE_POS_PROCESSING_URL": store_center.url,
                 "OSUITE_POS_PROCESSING_KEY": loyalty.tills_key,
+                **seat("POS"),
             }
             tills = [
                 _till(data_dir, port_base, n, dataserver, prepared, processing) for n in range(len(TILLS))
@@ -427,7 +472,17 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
             for till in poses:
                 _catalog_reached(till)
             scale_setup.scales = _scales_loaded(scale_server, scale_setup.key)
+            seated = [
+                ("dataserver", ds_dir, dataserver),
+                ("processing", _center_folder(data_dir, "root")[0], root),
+                ("processing_subordinate", _center_folder(data_dir, "subordinate")[0], store_center),
+                ("scales", _scales_folder(data_dir)[0], scale_server),
+                *[("pos", data_dir / f"pos-{n + 1}", till) for n, till in enumerate(poses)],
+            ]
+            licensing.used = _seats_held(license_server, seated, check=check)
             if check:
+                for till in poses:
+                    _till_licensed(till)
                 scale_setup.label = _label_sells(poses[-1], data_dir)
             _say(
                 summary(
@@ -438,16 +493,18 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                     (root, store_center),
                     loyalty,
                     (scale_server, emulated, scale_setup),
+                    (license_server, licensing),
                 )
             )
             if check:
                 _say(
-                    f"Проверка пройдена: /healthz отвечает, каталог отдаётся ({served}) и дошёл до касс, "
-                    "процессинг магазина находит карты по ключу касс, весы загружены, этикетка весов "
-                    "продаётся на кассе. Останавливаю.\n"
-                    f"Check passed: /healthz answers, the catalog is served ({served}) and reached the "
-                    "tills, the store's processing center finds the cards with the tills' key, the scales "
-                    "are loaded and a scale's label sells at a till. Stopping."
+                    f"Проверка пройдена: /healthz отвечает, каждая программа заняла место по лицензии, "
+                    f"каталог отдаётся ({served}) и дошёл до касс, процессинг магазина находит карты по "
+                    "ключу касс, весы загружены, этикетка весов продаётся на кассе. Останавливаю.\n"
+                    f"Check passed: /healthz answers, every program holds its license seat, the catalog "
+                    f"is served ({served}) and reached the tills, the store's processing center finds the "
+                    "cards with the tills' key, the scales are loaded and a scale's label sells at a "
+                    "till. Stopping."
                 )
                 return 0
             return _watch([program for wave in waves for program in wave])
@@ -581,8 +638,8 @@ def _center_folder(data_dir: Path, role: CenterRole) -> tuple[Path, str]:
     return folder, f"sqlite:///{(folder / 'processing.db').resolve()}"
 
 
-def _center(data_dir: Path, port_base: int, role: CenterRole) -> Program:
-    """``osuite processing serve`` of the root or of the store's subordinate."""
+def _center(data_dir: Path, port_base: int, role: CenterRole, env: dict[str, str]) -> Program:
+    """``osuite processing serve`` of the root or of the store's subordinate, with ``env``."""
     title, offset = CENTERS[role]
     folder, database_url = _center_folder(data_dir, role)
     port = port_base + offset
@@ -605,6 +662,7 @@ def _center(data_dir: Path, port_base: int, role: CenterRole) -> Program:
             database_url,
         ],
         log=data_dir / "logs" / f"processing-{role}.log",
+        env=env,
     )
 
 
@@ -796,6 +854,159 @@ def _cards_served(center: Program, tills_key: str, timeout: float = STARTUP_SECO
     return cards
 
 
+# --- the license server ------------------------------------------------------------------------------
+
+
+def license_seats() -> dict[str, int]:
+    """The seats the demo needs: a till more than it runs (for the POS its enrollment code is for),
+    one of everything else."""
+    return {
+        "pos": len(TILLS) + 1,
+        "dataserver": 1,
+        "processing": 1,
+        "processing_subordinate": 1,
+        "scales": 1,
+    }
+
+
+def _prepare_license(data_dir: Path) -> LicenseSetup:
+    """The demo's vendor key pair (``vendor-keys/``; the private key only its owner may read, and
+    never shown) and the demo license signed with it (``license/demo.lic``), each made the first time.
+    The license is signed anew when it no longer verifies with the key, expires within a month or
+    gives fewer seats than the demo needs."""
+    from datetime import UTC, timedelta
+
+    from osuite.core.ids import new_id
+    from osuite.license import document
+
+    keys = data_dir / "vendor-keys"
+    private_path, public_path = keys / "license-private.pem", keys / "license-public.pem"
+    license_file = data_dir / "license" / "demo.lic"
+    try:
+        keys.mkdir(parents=True, exist_ok=True)
+        license_file.parent.mkdir(parents=True, exist_ok=True)
+        if private_path.exists():
+            private = document.load_private_key(private_path.read_bytes())
+        else:
+            private = document.new_private_key()
+            fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(document.private_key_pem(private))
+        public_pem = document.public_key_pem(private.public_key())
+        if not public_path.exists() or public_path.read_bytes() != public_pem:
+            public_path.write_bytes(public_pem)
+        needed = license_seats()
+        today = datetime.now(UTC).date()
+        current: document.License | None = None
+        with suppress(OSError, document.LicenseError):
+            current = document.verify(license_file.read_bytes(), private.public_key())
+        issued_now = (
+            current is None
+            or current.valid_until < today + timedelta(days=30)
+            or any(current.seats_for(program) < n for program, n in needed.items())
+        )
+        if issued_now:
+            _say("Выпускаю демо-лицензию… / Issuing the demo license…")
+            signed = document.issue(
+                private,
+                license_id=new_id(),
+                customer=LICENSE_CUSTOMER,
+                seats=needed,
+                valid_until=today + timedelta(days=LICENSE_DAYS),
+                issued_at=datetime.now(UTC).replace(microsecond=0),
+                product_lines=LICENSE_LINES,
+                features=LICENSE_FEATURES,
+            )
+            license_file.write_bytes(signed)
+            current = document.verify(signed, private.public_key())
+    except OSError as exc:
+        raise DemoError(f"демо-лицензия / the demo license: {exc}") from None
+    except document.LicenseError as exc:
+        raise DemoError(f"демо-лицензия / the demo license ({keys}): {exc}") from None
+    assert current is not None
+    return LicenseSetup(
+        issued_now=issued_now,
+        license_file=license_file,
+        public_key=public_path,
+        license_id=current.license_id,
+        customer=current.customer,
+        valid_until=current.valid_until.isoformat(),
+        seats=dict(current.seats),
+    )
+
+
+def _license_server(data_dir: Path, port_base: int, licensing: LicenseSetup) -> Program:
+    """``osuite license serve`` with the demo license; its leases in ``license/license.db``."""
+    folder = licensing.license_file.parent
+    port = port_base + LICENSE_OFFSET
+    return Program(
+        name="license",
+        title=LICENSE_TITLE,
+        port=port,
+        args=[
+            "license",
+            "serve",
+            "--license",
+            str(licensing.license_file),
+            "--public-key",
+            str(licensing.public_key),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(folder),
+            "--database-url",
+            f"sqlite:///{(folder / 'license.db').resolve()}",
+        ],
+        log=data_dir / "logs" / "license.log",
+    )
+
+
+def _seats_held(server: Program, seated: list[tuple[str, Path, Program]], *, check: bool) -> dict[str, int]:
+    """The seats taken per program, as the license server lists them; with ``check``, every program
+    of ``seated`` (its kind, its data folder with its machine id, the program) must hold one."""
+    import httpx
+
+    from osuite.license.client import MACHINE_ID_FILE
+
+    try:
+        answer = httpx.get(f"{server.url}/api/v1/license", timeout=10.0)
+    except httpx.HTTPError as exc:
+        raise DemoError(f"{server.title}: /api/v1/license — {exc}") from None
+    if answer.status_code != 200:
+        raise DemoError(f"{server.title}: /api/v1/license → {answer.status_code} {answer.text[:300]}")
+    views = {view["program"]: view for view in answer.json()["programs"]}
+    if check:
+        missing = []
+        for kind, folder, program in seated:
+            try:
+                machine = (folder / MACHINE_ID_FILE).read_text(encoding="ascii").strip()
+            except OSError:
+                machine = ""
+            holders = {h["machine_id"] for h in views.get(kind, {}).get("holders", [])}
+            if not machine or machine not in holders:
+                missing.append(f"{program.title} ({kind})")
+        if missing:
+            raise DemoError(
+                f"{server.title}: нет места по лицензии у / holding no seat: {', '.join(missing)}\n"
+                f"{server.log_tail()}"
+            )
+    return {kind: int(view["used"]) for kind, view in views.items()}
+
+
+def _till_licensed(till: Program) -> None:
+    """The till's /healthz says its license is ``ok``."""
+    import httpx
+
+    try:
+        state = httpx.get(f"{till.url}/healthz", timeout=10.0).json().get("license")
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DemoError(f"{till.title}: /healthz — {exc}") from None
+    if not state or state.get("status") != "ok":
+        raise DemoError(f"{till.title}: лицензия / license {state}\n{till.log_tail()}")
+
+
 # --- the scale server and its scales ------------------------------------------------------------------
 
 SCALES_TITLE = "Сервер весов / Scale server"
@@ -932,7 +1143,7 @@ def _prepare_scales(data_dir: Path, port_base: int, ds_dir: Path, ds_database_ur
     return ScaleSetup(prepared_now=prepared_now, key=key)
 
 
-def _scale_server(data_dir: Path, port_base: int) -> Program:
+def _scale_server(data_dir: Path, port_base: int, env: dict[str, str]) -> Program:
     """``osuite scales serve``: its web page and API; it takes the catalog from the data server."""
     folder, database_url = _scales_folder(data_dir)
     port = port_base + SCALES_OFFSET
@@ -953,6 +1164,7 @@ def _scale_server(data_dir: Path, port_base: int) -> Program:
             database_url,
         ],
         log=data_dir / "logs" / "scales.log",
+        env=env,
     )
 
 
@@ -1128,7 +1340,8 @@ def _till(
 ) -> list[Program]:
     """Till ``n``: its emulated registrar, printer and card terminal, then the POS, enrolled with the
     data server the first time (the enrollment stays in the till's own database) and pointed at the
-    store's processing center by ``processing`` (its settings as environment variables)."""
+    store's processing center and the license server by ``processing`` (its settings as environment
+    variables)."""
     folder = data_dir / f"pos-{n + 1}"
     logs = data_dir / "logs"
     printer = port_base + PRINTER_OFFSET + n
@@ -1305,6 +1518,7 @@ def summary(
     centers: tuple[Program, Program],
     loyalty: Loyalty,
     scale_part: tuple[Program, list[Program], ScaleSetup],
+    license_part: tuple[Program, LicenseSetup],
 ) -> str:
     """What a person needs to start using the demo store, in Russian and English."""
     store = prepared.store
@@ -1346,6 +1560,11 @@ def summary(
         for view in others
     ]
     scales_key = scale_setup.key
+    license_server, licensing = license_part
+    license_state = "выпущена сейчас / issued now" if licensing.issued_now else "прежняя / reused"
+    seats_used = ", ".join(
+        f"{kind} {licensing.used.get(kind, 0)}/{seats}" for kind, seats in licensing.seats.items()
+    )
     lines = [
         "",
         "══ O·S suite — демо-магазин работает / the demo store is running ══",
@@ -1354,6 +1573,16 @@ def summary(
         f"  Каталог / catalog:   {prepared.products} товаров / products, "
         f"{prepared.categories} категорий / categories",
         f"  Данные / data:       {data_dir} ({data_state})",
+        "",
+        f"  {license_server.title}:  {license_server.url}",
+        f"    Лицензия / license:            {licensing.license_id} — {licensing.customer}, действует до / "
+        f"valid until {licensing.valid_until} ({license_state})",
+        f"    Места заняты / seats used:     {seats_used}",
+        f"    Места, держатели / seats, holders:  {license_server.url}/api/v1/license",
+        f"    API, документация / API docs:  {license_server.url}/docs",
+        f"    Журнал / log:                  {license_server.log}",
+        f"    Ключ поставщика демо / the demo vendor's key:  {licensing.public_key} (закрытый ключ рядом "
+        "не показывается / the private key beside it is never shown)",
         "",
         f"  {dataserver.title}:  {dataserver.url}",
         f"    API, документация / API docs:  {dataserver.url}/docs",

@@ -1,6 +1,7 @@
-"""``osuite demo`` as a newcomer runs it: a real process that starts the programs (the data server, the
-processing centers, the tills, the scale server and its emulated scales), prints where to look, reuses
-its data the second time, refuses a busy port (a UDP one too), and stops everything on Ctrl-C."""
+"""``osuite demo`` as a newcomer runs it: a real process that starts the programs (the license server
+with its demo license, the data server, the processing centers, the tills, the scale server and its
+emulated scales), prints where to look, reuses its data the second time, refuses a busy port (a UDP
+one too), and stops everything on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -23,10 +25,12 @@ from osuite.demo import (
     DEMO_CUSTOMERS,
     DEMO_SCALES,
     GIFT_CARD,
+    LICENSE_OFFSET,
     PROCESSING_OFFSET,
     SCALE_EMULATOR_OFFSET,
     SCALES_OFFSET,
     SUBORDINATE_OFFSET,
+    license_seats,
     ports,
     udp_ports,
 )
@@ -37,6 +41,8 @@ CODE = re.compile(r"enrollment code:\s+([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})")
 KEY = re.compile(r"API key:\n\s+(\S+)")
 TILLS_KEY = re.compile(r"the tills' key at the store's processing center \(scope pos\):\n\s+(\S+)")
 SCALES_KEY = re.compile(r"the scale server's API key:\n\s+(\S+)")
+LICENSE = re.compile(r"license:\s+(\S+) — Демо-магазин, действует до / valid until (\d{4}-\d\d-\d\d)")
+SEATS = re.compile(r"seats used:\s+(.+)")
 LABEL = re.compile(r"a label at the till: (\d{13}) → .+: 1\.234 кг / kg × ")
 CARDS = [
     "7770000000012  Смирнова Ольга      300.00 баллов / points",
@@ -101,6 +107,7 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     root = f"http://127.0.0.1:{base + PROCESSING_OFFSET}"
     store_center = f"http://127.0.0.1:{base + SUBORDINATE_OFFSET}"
     scales = f"http://127.0.0.1:{base + SCALES_OFFSET}"
+    licenses = f"http://127.0.0.1:{base + LICENSE_OFFSET}"
 
     first = _demo(data_dir, base, "--check")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -125,6 +132,10 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
         f"{scales}/docs",
         f"{scales}/healthz",
         "Весы / scales (подготовлены сейчас / prepared now)",
+        f"License server:  {licenses}",
+        f"{licenses}/api/v1/license",
+        "выпущена сейчас / issued now",
+        "every program holds its license seat",
     ):
         assert text in out, f"{text!r} not in:\n{out}"
     for n, scale in enumerate(DEMO_SCALES):  # each with its protocol, port and the PLUs it holds
@@ -132,6 +143,24 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
         held = re.search(rf"{scale.name}\s+{re.escape(scale.title)}\s+{where}\s+(\d+) PLU", out)
         assert held and int(held.group(1)) > 0, out
     assert LABEL.search(out), out  # a label of the first scale sold at a till
+    # The demo license: a year, the seats the demo needs, each program holding its own; no private key.
+    license_ = LICENSE.search(out)
+    assert license_, out
+    assert (date.fromisoformat(license_.group(2)) - datetime.now(UTC).date()).days in range(364, 367)
+    seats_used = SEATS.search(out)
+    assert seats_used, out
+    held = dict(item.split() for item in seats_used.group(1).split(", "))
+    assert held == {
+        kind: f"{1 if kind != 'pos' else 2}/{seats}" for kind, seats in license_seats().items()
+    }, held
+    assert license_seats()["pos"] == 3
+    private = data_dir / "vendor-keys" / "license-private.pem"
+    assert private.stat().st_mode & 0o777 == 0o600
+    assert private.read_text().splitlines()[1] not in first.stdout + first.stderr
+    assert "PRIVATE KEY" not in first.stdout + first.stderr
+    assert (data_dir / "license" / "demo.lic").is_file() and (data_dir / "logs" / "license.log").is_file()
+    with sqlite3.connect(data_dir / "license" / "license.db") as db:  # every seat given back at the stop
+        assert db.execute("SELECT count(*) FROM leases").fetchone() == (0,)
     code = CODE.search(out)
     key = KEY.search(out)
     assert code and key, out
@@ -152,7 +181,7 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     assert tills_key and scales_key, out
     assert json.loads((data_dir / "scales.json").read_text())["key"] == scales_key.group(1)
     assert [c.card for c in DEMO_CUSTOMERS] + [GIFT_CARD] == [line.split()[0] for line in CARDS]
-    for stopped in (url, root, store_center, scales):
+    for stopped in (url, root, store_center, scales, licenses):
         assert not _answers(f"{stopped}/healthz")
 
     second = _demo(data_dir, base, "--check")
@@ -171,6 +200,9 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     again_scales_key = SCALES_KEY.search(second.stdout)
     assert again_scales_key and again_scales_key.group(1) == scales_key.group(1)  # the key is kept
     assert LABEL.search(second.stdout), second.stdout
+    again_license = LICENSE.search(second.stdout)  # the key and the license are reused
+    assert again_license and again_license.groups() == license_.groups(), second.stdout
+    assert "Выпускаю демо-лицензию" not in second.stdout and "прежняя / reused" in second.stdout
     with sqlite3.connect(data_dir / "dataserver" / "dataserver.db") as db:  # enrolled once
         assert db.execute("SELECT count(*) FROM clients WHERE kind = 'scales'").fetchone() == (1,)
     with sqlite3.connect(data_dir / "scales" / "scales.db") as db:
@@ -214,7 +246,7 @@ def test_a_busy_udp_port_of_the_shtrih_scale_is_named_too(tmp_path: Path) -> Non
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_every_program_and_exits_0(tmp_path: Path, how: signal.Signals) -> None:
     base = _port_base()
-    offsets = (1, PROCESSING_OFFSET, SCALES_OFFSET, SUBORDINATE_OFFSET)
+    offsets = (LICENSE_OFFSET, 1, PROCESSING_OFFSET, SCALES_OFFSET, SUBORDINATE_OFFSET)
     urls = [f"http://127.0.0.1:{base + offset}" for offset in offsets]
     log = (tmp_path / "demo.out").open("w")
     demo = subprocess.Popen(
