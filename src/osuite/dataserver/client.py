@@ -1,15 +1,24 @@
-"""The published httpx client of the data server, for terminals, other programs and the Manager."""
+"""The published httpx client of the data server, for terminals, other programs and the Manager, and
+:class:`ClientLink`, the background link every client program keeps with it."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
 from pydantic import TypeAdapter
+from sqlalchemy import Column, Connection, MetaData, String, Table, Text, insert, select
 
+from osuite.core.db import Database, UtcDateTime
 from osuite.core.ids import new_id
+from osuite.core.sync.outbox import Outbox, OutboxSender
+from osuite.core.sync.puller import Gate, Puller, Replica
+from osuite.core.sync.tables import EdgeTables
 from osuite.core.sync.transport import SyncTransport
 from osuite.core.sync.wire import DocumentIn, IntakeAnswer
 from osuite.dataserver.wire.catalog import Page, PromotionCreate, PromotionRead, PromotionUpdate
@@ -29,6 +38,11 @@ from osuite.dataserver.wire.clients import (
     StoreRead,
     StoreUpdate,
 )
+
+log = logging.getLogger("osuite.sync")
+
+LINK = "dataserver"
+"""The name of a client's cursor for the data server's changes."""
 
 _PAGE = 500
 _stores = TypeAdapter(list[StoreRead])
@@ -259,3 +273,180 @@ def _checked(response: httpx.Response) -> Any:
     if not response.content:
         return None
     return response.json()
+
+
+# --- a client program's link ---------------------------------------------------------------------------
+
+OFFLINE_HEARTBEAT_SECONDS = 3.0
+"""While the data server does not answer, a client tries again this often, to notice soon it is back."""
+
+
+def commands_table(metadata: MetaData) -> Table:
+    """The commands a client has run, by the data server's command id, so each runs once."""
+    return Table(
+        "commands",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("command", String(32), nullable=False),
+        Column("status", String(8), nullable=False),  # done | failed
+        Column("output", Text, nullable=False),
+        Column("at", UtcDateTime(), nullable=False),
+    )
+
+
+class ClientLink:
+    """A client program's link to its data server, in background threads: reference data comes down
+    through the sync engine (``replica``, applied through ``gate``), documents go up through the
+    outbox, and a heartbeat reports the program's :meth:`state` and brings the administrator's
+    commands, each run once (:meth:`execute`) and answered as a document. With the data server down,
+    all three wait and retry; the program works on.
+
+    A program subclasses it with its :meth:`state` and :meth:`execute`; a refusal it raises as one of
+    ``refusals`` (with a ``message``) is reported as the command's failure in its words."""
+
+    name = "client"
+    refusals: tuple[type[Exception], ...] = ()
+
+    def __init__(
+        self,
+        db: Database,
+        edge: EdgeTables,
+        outbox: Outbox,
+        replica: Replica,
+        commands: Table,
+        *,
+        server_url: str,
+        token: str,
+        heartbeat_seconds: float,
+        long_poll_seconds: float,
+        gate: Gate = nullcontext,
+        batch_size: int = 200,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.commands = commands
+        self.heartbeat_seconds = heartbeat_seconds
+        self.long_poll_seconds = long_poll_seconds
+        self.client = DataServerClient(server_url, token, timeout=10.0)
+        self.transport = self.client.sync()
+        self.puller = Puller(db, edge, self.transport.changes, replica, link=LINK, page_size=2000, gate=gate)
+        self.sender = OutboxSender(outbox, self.transport.send, batch_size=batch_size, max_backoff=30.0)
+        self.last_heartbeat: datetime | None = None
+        self.heartbeat_error: str | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def state(self) -> HeartbeatIn:
+        raise NotImplementedError
+
+    def execute(self, command: CommandRead) -> str:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Where a command's result is saved (a program may take its own lock around it)."""
+        with self.db.write() as conn:
+            yield conn
+
+    def start(self) -> None:
+        for name, target in (
+            ("pull", lambda: self.puller.run(self._stop, wait=self.long_poll_seconds)),
+            ("send", lambda: self.sender.run(self._stop, idle=1.0)),
+            ("heartbeat", self._heartbeats),
+        ):
+            thread = threading.Thread(target=target, name=f"{self.name}-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.sender.wake()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.transport.close()
+        self.client.close()
+
+    def stopping(self, seconds: float) -> bool:
+        """Wait ``seconds``; True when the link is stopping."""
+        return self._stop.wait(seconds)
+
+    def online(self, waiting: int) -> bool:
+        """The data server answered the last pull and heartbeat (and the last send, while documents
+        wait to go up)."""
+        errors = [self.puller.last_error, self.heartbeat_error]
+        if waiting:
+            errors.append(self.sender.last_error)
+        contacted = self.last_heartbeat is not None or self.puller.last_success is not None
+        return contacted and not any(errors)
+
+    def status(self) -> dict[str, Any]:
+        with self.db.read() as conn:
+            waiting = self.outbox.pending(conn)
+        return {
+            "online": self.online(waiting),
+            "server_url": self.client.base_url,
+            "documents_waiting": waiting,
+            "last_pull_at": _iso(self.puller.last_success),
+            "last_send_at": _iso(self.sender.last_success),
+            "last_heartbeat_at": _iso(self.last_heartbeat),
+            "errors": [
+                e for e in (self.puller.last_error, self.sender.last_error, self.heartbeat_error) if e
+            ],
+        }
+
+    def _heartbeats(self) -> None:
+        """Every ``heartbeat_seconds``; every few seconds while the data server does not answer, so the
+        program notices it is back (and wakes the pull and the outbox) soon after it returns."""
+        while not self._stop.is_set():
+            self.heartbeat_once()
+            pause = self.heartbeat_seconds
+            self._stop.wait(min(pause, OFFLINE_HEARTBEAT_SECONDS) if self.heartbeat_error else pause)
+
+    def heartbeat_once(self) -> None:
+        try:
+            answer = self.client.heartbeat(self.state())
+            if self.puller.last_error is not None:
+                self.puller.wake()  # the data server answers again: pull, and show online, now
+            if self.sender.last_error is not None:
+                self.sender.wake()  # … and send what waited, now
+            self.last_heartbeat = datetime.now(UTC)
+            self.heartbeat_error = None
+            if answer.commands_pending:
+                for command in self.fetch_commands():
+                    self.run_command(command)
+        except DataServerError as exc:
+            self.heartbeat_error = str(exc.detail)
+        except Exception:
+            log.exception("heartbeat failed")
+            self.heartbeat_error = "heartbeat failed"
+
+    def fetch_commands(self) -> list[CommandRead]:
+        return self.client.fetch_commands()
+
+    def run_command(self, command: CommandRead) -> None:
+        """Run a command once (the data server repeats it until its result arrives) and queue its result."""
+        with self.db.read() as conn:
+            if conn.execute(select(self.commands.c.id).where(self.commands.c.id == command.id)).first():
+                return
+        status: Literal["done", "failed"]
+        try:
+            output = self.execute(command)
+            status = "done"
+        except self.refusals as exc:
+            status, output = "failed", str(getattr(exc, "message", exc))
+        except Exception as exc:
+            log.exception("command %s failed", command.command)
+            status, output = "failed", f"{type(exc).__name__}: {exc}"
+        result = command_result(command.id, status, output)
+        with self.transaction() as conn:
+            conn.execute(
+                insert(self.commands).values(
+                    id=command.id, command=command.command, status=status, output=output, at=datetime.now(UTC)
+                )
+            )
+            self.outbox.add(conn, id=result.id, kind=COMMAND_RESULT, payload=result.payload)
+        self.sender.wake()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

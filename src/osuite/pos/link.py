@@ -6,21 +6,16 @@ sells on."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, select, update
 
 import osuite
 from osuite.core.i18n import N_
-from osuite.core.sync.outbox import OutboxSender
-from osuite.core.sync.puller import Puller
-from osuite.dataserver.client import DataServerClient, DataServerError, command_result
-from osuite.dataserver.wire.clients import COMMAND_RESULT, CommandRead, DeviceState, HeartbeatIn, ShiftState
+from osuite.dataserver.client import LINK, ClientLink
+from osuite.dataserver.wire.clients import CommandRead, DeviceState, HeartbeatIn, ShiftState
 from osuite.devices.fiscal import FiscalError
 from osuite.license.client import seat_json
 from osuite.pos import catalog, loyalty, receipts, shifts
@@ -30,47 +25,25 @@ from osuite.pos.errors import PosError
 
 log = logging.getLogger("osuite.pos")
 
-LINK = "dataserver"
-OFFLINE_HEARTBEAT_SECONDS = 3.0
 
+class Link(ClientLink):
+    name = "pos"
+    refusals = (PosError,)
 
-class Link:
     def __init__(self, pos: Pos, terminal: Terminal) -> None:
-        self.pos = pos
-        self.client = DataServerClient(terminal.server_url, terminal.token, timeout=10.0)
-        self.transport = self.client.sync()
-        self.puller = Puller(
+        super().__init__(
             pos.db,
             t.edge,
-            self.transport.changes,
+            pos.outbox,
             catalog.REPLICA,
-            link=LINK,
-            page_size=2000,
+            t.commands,
+            server_url=terminal.server_url,
+            token=terminal.token,
+            heartbeat_seconds=pos.settings.heartbeat_seconds,
+            long_poll_seconds=pos.settings.long_poll_seconds,
             gate=self.between_receipts,
         )
-        self.sender = OutboxSender(pos.outbox, self.transport.send, batch_size=200, max_backoff=30.0)
-        self.last_heartbeat: datetime | None = None
-        self.heartbeat_error: str | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self) -> None:
-        for name, target in (
-            ("pull", lambda: self.puller.run(self._stop, wait=self.pos.settings.long_poll_seconds)),
-            ("send", lambda: self.sender.run(self._stop, idle=1.0)),
-            ("heartbeat", self._heartbeats),
-        ):
-            thread = threading.Thread(target=target, name=f"pos-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.sender.wake()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self.transport.close()
-        self.client.close()
+        self.pos = pos
 
     @contextmanager
     def between_receipts(self) -> Iterator[None]:
@@ -86,60 +59,13 @@ class Link:
                     return
             finally:
                 self.pos.lock.release()
-            if self._stop.wait(0.2):
+            if self.stopping(0.2):
                 raise RuntimeError("the link is stopping")
 
-    def online(self, waiting: int) -> bool:
-        """The data server answered the last pull and heartbeat (and the last send, while documents
-        wait to go up)."""
-        errors = [self.puller.last_error, self.heartbeat_error]
-        if waiting:
-            errors.append(self.sender.last_error)
-        contacted = self.last_heartbeat is not None or self.puller.last_success is not None
-        return contacted and not any(errors)
-
-    def status(self) -> dict[str, Any]:
-        with self.pos.db.read() as conn:
-            waiting = self.pos.outbox.pending(conn)
-        return {
-            "online": self.online(waiting),
-            "server_url": self.client.base_url,
-            "documents_waiting": waiting,
-            "last_pull_at": _iso(self.puller.last_success),
-            "last_send_at": _iso(self.sender.last_success),
-            "last_heartbeat_at": _iso(self.last_heartbeat),
-            "errors": [
-                e for e in (self.puller.last_error, self.sender.last_error, self.heartbeat_error) if e
-            ],
-        }
-
-    # --- heartbeat and commands -----------------------------------------------------------------
-
-    def _heartbeats(self) -> None:
-        """Every ``heartbeat_seconds``; every few seconds while the data server does not answer, so the
-        till notices it is back (and wakes the pull and the outbox) soon after it returns."""
-        while not self._stop.is_set():
-            self.heartbeat_once()
-            pause = self.pos.settings.heartbeat_seconds
-            self._stop.wait(min(pause, OFFLINE_HEARTBEAT_SECONDS) if self.heartbeat_error else pause)
-
-    def heartbeat_once(self) -> None:
-        try:
-            answer = self.client.heartbeat(self.state())
-            if self.puller.last_error is not None:
-                self.puller.wake()  # the data server answers again: pull, and show online, now
-            if self.sender.last_error is not None:
-                self.sender.wake()  # … and send what waited, now
-            self.last_heartbeat = datetime.now(UTC)
-            self.heartbeat_error = None
-            if answer.commands_pending:
-                for command in self.client.fetch_commands():
-                    self.run_command(command)
-        except DataServerError as exc:
-            self.heartbeat_error = str(exc.detail)
-        except Exception:
-            log.exception("heartbeat failed")
-            self.heartbeat_error = "heartbeat failed"
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.pos.write() as conn:  # the till's lock: a command's result is saved between use cases
+            yield conn
 
     def state(self) -> HeartbeatIn:
         with self.pos.db.read() as conn:
@@ -188,30 +114,7 @@ class Link:
             states["loyalty"] = DeviceState(status="error" if message else "ok", message=message[:1000])
         return states
 
-    def run_command(self, command: CommandRead) -> None:
-        """Run a command once (the data server repeats it until the result arrives) and queue its result."""
-        with self.pos.db.read() as conn:
-            if conn.execute(select(t.commands.c.id).where(t.commands.c.id == command.id)).first():
-                return
-        try:
-            output = self._execute(command)
-            status = "done"
-        except PosError as exc:
-            status, output = "failed", exc.message
-        except Exception as exc:
-            log.exception("command %s failed", command.command)
-            status, output = "failed", f"{type(exc).__name__}: {exc}"
-        result = command_result(command.id, status, output)  # type: ignore[arg-type]
-        with self.pos.write() as conn:
-            conn.execute(
-                insert(t.commands).values(
-                    id=command.id, command=command.command, status=status, output=output, at=datetime.now(UTC)
-                )
-            )
-            self.pos.outbox.add(conn, id=result.id, kind=COMMAND_RESULT, payload=result.payload)
-        self.sender.wake()
-
-    def _execute(self, command: CommandRead) -> str:
+    def execute(self, command: CommandRead) -> str:
         name = command.command
         if name in ("reload", "reload_catalog"):
             with self.between_receipts(), self.pos.db.write() as conn:
@@ -244,7 +147,3 @@ class Link:
                 rows = conn.execute(select(t.audit).order_by(t.audit.c.id.desc()).limit(200)).mappings().all()
             return "\n".join(f"{r['at']} {r['action']} {r['user_id'] or ''} {r['detail']}" for r in rows)
         raise PosError(N_("the POS does not know the command {name}"), name=repr(name))
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

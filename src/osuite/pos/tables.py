@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from osuite.core.db import UtcDateTime, named_metadata
 from osuite.core.sync.tables import edge_tables, outbox_table
+from osuite.dataserver.client import commands_table
 
 metadata = named_metadata()
 
@@ -276,12 +277,4 @@ audit = Table(
     sqlite_autoincrement=True,
 )
 
-commands = Table(
-    "commands",
-    metadata,
-    Column("id", Id, primary_key=True),  # the data server's command id: each is run once
-    Column("command", String(32), nullable=False),
-    Column("status", String(8), nullable=False),  # done | failed
-    Column("output", Text, nullable=False),
-    Column("at", TZ, nullable=False),
-)
+commands = commands_table(metadata)

@@ -1,92 +1,41 @@
-"""The scale server's link to its data server, in background threads: the catalog comes down through
-the sync engine, a heartbeat reports every scale's state, and the administrator's commands (reload a
-scale, reload them all) are run once each and answered as documents through the outbox."""
+"""The scale server's link to its data server (:class:`~osuite.dataserver.client.ClientLink`): the
+catalog comes down through the sync engine, a heartbeat reports every scale's state, and the
+administrator's commands are run: ``reload`` (in full) and ``upload_scales`` (what changed, now), of
+the scale named in ``args.scale`` or of every scale."""
 
 from __future__ import annotations
 
-import logging
-import threading
-from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 import osuite
-from osuite.core.sync.outbox import Outbox, OutboxSender
-from osuite.core.sync.puller import Puller
-from osuite.dataserver.client import DataServerClient, DataServerError, command_result
-from osuite.dataserver.wire.clients import COMMAND_RESULT, CommandRead, DeviceState, HeartbeatIn
+from osuite.core.sync.outbox import Outbox
+from osuite.dataserver.client import ClientLink
+from osuite.dataserver.wire.clients import CommandRead, DeviceState, HeartbeatIn
 from osuite.license.client import seat_json
 from osuite.scales import service
 from osuite.scales import tables as t
 from osuite.scales.catalog import REPLICA
 from osuite.scales.service import Scales, ScalesError
 
-log = logging.getLogger("osuite.scales")
 
-LINK = "dataserver"
+class Link(ClientLink):
+    name = "scales"
+    refusals = (ScalesError,)
 
-
-class Link:
     def __init__(self, scales: Scales, server_url: str, token: str) -> None:
+        super().__init__(
+            scales.db,
+            t.edge,
+            Outbox(scales.db, t.edge.outbox),
+            REPLICA,
+            t.commands,
+            server_url=server_url,
+            token=token,
+            heartbeat_seconds=scales.settings.heartbeat_seconds,
+            long_poll_seconds=scales.settings.long_poll_seconds,
+            batch_size=100,
+        )
         self.scales = scales
-        self.client = DataServerClient(server_url, token, timeout=10.0)
-        self.transport = self.client.sync()
-        self.puller = Puller(scales.db, t.edge, self.transport.changes, REPLICA, link=LINK, page_size=2000)
-        self.outbox = Outbox(scales.db, t.edge.outbox)
-        self.sender = OutboxSender(self.outbox, self.transport.send, batch_size=100, max_backoff=30.0)
-        self.last_heartbeat: datetime | None = None
-        self.heartbeat_error: str | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self) -> None:
-        for name, target in (
-            ("pull", lambda: self.puller.run(self._stop, wait=self.scales.settings.long_poll_seconds)),
-            ("send", lambda: self.sender.run(self._stop, idle=1.0)),
-            ("heartbeat", self._heartbeats),
-        ):
-            thread = threading.Thread(target=target, name=f"scales-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.sender.wake()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self.transport.close()
-        self.client.close()
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "server_url": self.client.base_url,
-            "last_pull_at": _iso(self.puller.last_success),
-            "last_heartbeat_at": _iso(self.last_heartbeat),
-            "errors": [e for e in (self.puller.last_error, self.heartbeat_error) if e],
-        }
-
-    def _heartbeats(self) -> None:
-        while not self._stop.is_set():
-            self.heartbeat_once()
-            pause = self.scales.settings.heartbeat_seconds
-            self._stop.wait(min(pause, 3.0) if self.heartbeat_error else pause)
-
-    def heartbeat_once(self) -> None:
-        try:
-            answer = self.client.heartbeat(self.state())
-            if self.puller.last_error is not None:
-                self.puller.wake()
-            self.last_heartbeat = datetime.now(UTC)
-            self.heartbeat_error = None
-            if answer.commands_pending:
-                for command in self.client.fetch_commands():
-                    self.run_command(command)
-        except DataServerError as exc:
-            self.heartbeat_error = str(exc.detail)
-        except Exception:
-            log.exception("heartbeat failed")
-            self.heartbeat_error = "heartbeat failed"
 
     def state(self) -> HeartbeatIn:
         with self.scales.db.read() as conn:
@@ -112,32 +61,7 @@ class Link:
             extra={"scales": len(scales), "pending": sum(1 for s in scales if s["state"]["pending"])},
         )
 
-    def run_command(self, command: CommandRead) -> None:
-        """Run a command once (the data server repeats it until its result arrives) and queue the result."""
-        with self.scales.db.read() as conn:
-            if conn.execute(select(t.commands.c.id).where(t.commands.c.id == command.id)).first():
-                return
-        try:
-            output = self._execute(command)
-            status = "done"
-        except ScalesError as exc:
-            status, output = "failed", exc.message
-        except Exception as exc:
-            log.exception("command %s failed", command.command)
-            status, output = "failed", f"{type(exc).__name__}: {exc}"
-        result = command_result(command.id, status, output)  # type: ignore[arg-type]
-        with self.scales.db.write() as conn:
-            conn.execute(
-                insert(t.commands).values(
-                    id=command.id, command=command.command, status=status, output=output, at=datetime.now(UTC)
-                )
-            )
-            self.outbox.add(conn, id=result.id, kind=COMMAND_RESULT, payload=result.payload)
-        self.sender.wake()
-
-    def _execute(self, command: CommandRead) -> str:
-        """``reload`` (a full reload) and ``upload_scales`` (send what changed, now): of the scale named
-        in ``args.scale``, or of every scale."""
+    def execute(self, command: CommandRead) -> str:
         scale = command.args.get("scale")
         scale_id = self._scale_id(str(scale)) if scale else None
         if command.command in ("reload", "reload_catalog"):
@@ -159,7 +83,3 @@ class Link:
         if found is None:
             raise ScalesError(f"no scale {name_or_id!r}")
         return str(found)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Tabl
 
 from osuite.core.db import UtcDateTime, named_metadata
 from osuite.core.sync.tables import edge_tables
+from osuite.dataserver.client import commands_table
 
 metadata = named_metadata()
 edge = edge_tables(metadata)
@@ -151,15 +152,7 @@ states = Table(
     Column("next_attempt_at", TZ),
 )
 
-commands = Table(
-    "commands",
-    metadata,
-    Column("id", Id, primary_key=True),  # the data server's command id: each is run once
-    Column("command", String(32), nullable=False),
-    Column("status", String(8), nullable=False),  # done | failed
-    Column("output", Text, nullable=False),
-    Column("at", TZ, nullable=False),
-)
+commands = commands_table(metadata)
 
 api_keys = Table(
     "api_keys",
