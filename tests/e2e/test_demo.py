@@ -15,6 +15,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -209,12 +211,37 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
         assert db.execute("SELECT count(*) FROM scales").fetchone() == (len(DEMO_SCALES),)
 
 
+@contextmanager
+def _holding(kind: socket.SocketKind, offset: int) -> Iterator[tuple[int, int]]:
+    """A port held by this test (TCP or UDP) and the port base that puts the demo's port ``offset`` on
+    it, with every other port of the demo free (a base where some other program holds one by chance
+    would make the demo name that one instead)."""
+    for _attempt in range(50):
+        with socket.socket(socket.AF_INET, kind) as holder:
+            holder.bind(("127.0.0.1", 0))
+            if kind == socket.SOCK_STREAM:
+                holder.listen()
+            busy = holder.getsockname()[1]
+            base = busy - offset
+            others = [port for port in ports(base) if port != busy]
+            if base > 1024 and all(port < 65536 and _free(port, port in udp_ports(base)) for port in others):
+                yield busy, base
+                return
+    raise AssertionError("no port base with only the held port busy")
+
+
+def _free(port: int, udp: bool) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def test_a_busy_port_is_named_and_nothing_is_created(tmp_path: Path) -> None:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        busy = holder.getsockname()[1]
-        done = _demo(tmp_path / "demo", busy - 1, "--check")
+    with _holding(socket.SOCK_STREAM, 1) as (busy, base):
+        done = _demo(tmp_path / "demo", base, "--check")
     assert done.returncode != 0
     assert f"port {busy}" in done.stderr and "busy" in done.stderr, done.stderr
     assert "--port-base" in done.stderr
@@ -222,22 +249,17 @@ def test_a_busy_port_is_named_and_nothing_is_created(tmp_path: Path) -> None:
 
 
 def test_a_busy_processing_port_is_named_too(tmp_path: Path) -> None:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        busy = holder.getsockname()[1]
-        done = _demo(tmp_path / "demo", busy - SUBORDINATE_OFFSET, "--check")
+    with _holding(socket.SOCK_STREAM, SUBORDINATE_OFFSET) as (busy, base):
+        done = _demo(tmp_path / "demo", base, "--check")
     assert done.returncode != 0
     assert f"port {busy}" in done.stderr and "busy" in done.stderr, done.stderr
     assert not (tmp_path / "demo").exists()
 
 
 def test_a_busy_udp_port_of_the_shtrih_scale_is_named_too(tmp_path: Path) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
-        holder.bind(("127.0.0.1", 0))
-        busy = holder.getsockname()[1]
-        shtrih = [n for n, scale in enumerate(DEMO_SCALES) if scale.udp]
-        done = _demo(tmp_path / "demo", busy - SCALE_EMULATOR_OFFSET - shtrih[0], "--check")
+    shtrih = [n for n, scale in enumerate(DEMO_SCALES) if scale.udp]
+    with _holding(socket.SOCK_DGRAM, SCALE_EMULATOR_OFFSET + shtrih[0]) as (busy, base):
+        done = _demo(tmp_path / "demo", base, "--check")
     assert done.returncode != 0
     assert f"port {busy} (UDP)" in done.stderr and "busy" in done.stderr, done.stderr
     assert not (tmp_path / "demo").exists()
