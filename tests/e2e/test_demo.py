@@ -213,30 +213,14 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
 
 @contextmanager
 def _holding(kind: socket.SocketKind, offset: int) -> Iterator[tuple[int, int]]:
-    """A port held by this test (TCP or UDP) and the port base that puts the demo's port ``offset`` on
-    it, with every other port of the demo free (a base where some other program holds one by chance
-    would make the demo name that one instead)."""
-    for _attempt in range(50):
-        with socket.socket(socket.AF_INET, kind) as holder:
-            holder.bind(("127.0.0.1", 0))
-            if kind == socket.SOCK_STREAM:
-                holder.listen()
-            busy = holder.getsockname()[1]
-            base = busy - offset
-            others = [port for port in ports(base) if port != busy]
-            if base > 1024 and all(port < 65536 and _free(port, port in udp_ports(base)) for port in others):
-                yield busy, base
-                return
-    raise AssertionError("no port base with only the held port busy")
-
-
-def _free(port: int, udp: bool) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """A port base where every port of the demo is free but its port ``offset``, held by this test (TCP
+    or UDP): the demo must name that one."""
+    base = _port_base()
+    with socket.socket(socket.AF_INET, kind) as holder:
+        holder.bind(("127.0.0.1", base + offset))
+        if kind == socket.SOCK_STREAM:
+            holder.listen()
+        yield base + offset, base
 
 
 def test_a_busy_port_is_named_and_nothing_is_created(tmp_path: Path) -> None:
