@@ -8,6 +8,7 @@ from osuite.dataserver.cli import app as dataserver_app
 from osuite.demo import demo
 from osuite.devices.cli import app as devices_app
 from osuite.license.cli import app as license_app
+from osuite.manager.cli import app as manager_app
 from osuite.pos.cli import app as pos_app
 from osuite.processing.cli import app as processing_app
 from osuite.scales.cli import app as scales_app
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(dataserver_app, name="dataserver")
 app.add_typer(devices_app, name="devices")
 app.add_typer(license_app, name="license")
+app.add_typer(manager_app, name="manager")
 app.add_typer(pos_app, name="pos")
 app.add_typer(processing_app, name="processing")
 app.add_typer(scales_app, name="scales")

@@ -493,6 +493,44 @@ def test_user_secrets_are_kept_replaced_or_removed(admin: TestClient) -> None:
     )
 
 
+def test_a_password_signs_its_active_user_in_with_every_permission_of_their_roles(admin: TestClient) -> None:
+    reports = ok(admin.post("/api/v1/roles", json={"name": "Reports", "permissions": ["view_reports"]}), 201)
+    catalog = ok(
+        admin.post(
+            "/api/v1/roles", json={"name": "Catalog", "permissions": ["manage_catalog", "view_reports"]}
+        ),
+        201,
+    )
+    user = ok(
+        admin.post(
+            "/api/v1/users",
+            json={
+                "login": "elena",
+                "name": "Е.",
+                "password": "correct horse",
+                "roles": [reports["id"], catalog["id"]],
+            },
+        ),
+        201,
+    )
+    signed = ok(admin.post("/api/v1/users/sign-in", json={"login": "elena", "password": "correct horse"}))
+    assert signed["user"]["id"] == user["id"]
+    assert signed["permissions"] == ["manage_catalog", "view_reports"]
+
+    ok(admin.post("/api/v1/users", json={"login": "pinonly", "name": "P", "pin": "1234"}), 201)
+    wrong = [
+        {"login": "elena", "password": "wrong horse"},
+        {"login": "nobody", "password": "correct horse"},
+        {"login": "pinonly", "password": "1234"},
+    ]
+    ok(admin.patch(f"/api/v1/users/{user['id']}", json={"active": False}))
+    wrong.append({"login": "elena", "password": "correct horse"})
+    for credentials in wrong:
+        answer = admin.post("/api/v1/users/sign-in", json=credentials)
+        assert answer.status_code == 403, credentials
+        assert answer.json()["detail"] == "wrong login or password, or the user is not active"
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "detail"),
     [

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from osuite.core.barcodes import BarcodeTemplate
 from osuite.core.http import Problem, conflict, not_found
 from osuite.core.ids import new_id
-from osuite.core.security import hash_secret
+from osuite.core.security import hash_secret, verify_secret
 from osuite.core.sync.changelog import Change
 from osuite.core.sync.transport import ChangeRow
 from osuite.core.sync.wire import UPSERT
@@ -64,6 +64,7 @@ from osuite.dataserver.wire.catalog import (
     RolePatch,
     RoleRead,
     RoleUpdate,
+    SignedIn,
     TerminalSettingsRead,
     TerminalSettingsUpdate,
     UserCreate,
@@ -954,6 +955,23 @@ def list_users(conn: Connection, *, after: str | None = None, limit: int = DEFAU
 
 def get_user(conn: Connection, *, user_id: str) -> UserRead:
     return _user(_user_row(conn, user_id))
+
+
+def sign_in(conn: Connection, *, login: str, password: str) -> SignedIn:
+    """The active user whose password this is, with what their roles allow. One answer for every way
+    it can fail, so a caller learns nothing about which logins exist."""
+    row = conn.execute(select(tables.users).where(tables.users.c.login == login.strip())).mappings().first()
+    stored = row["password_hash"] if row is not None else None
+    if row is None or not row["active"] or stored is None or not verify_secret(password, stored):
+        raise Problem(
+            403, "Not signed in", "wrong login or password, or the user is not active", type_="credentials"
+        )
+    roles = orjson.loads(row["roles"])
+    granted = conn.execute(select(tables.roles.c.permissions).where(tables.roles.c.id.in_(roles))).scalars()
+    return SignedIn(
+        user=_user(dict(row)),
+        permissions=rules.permissions(p for permissions in granted for p in orjson.loads(permissions)),
+    )
 
 
 def create_user(conn: Connection, ds: DataServer, *, data: UserCreate) -> UserRead:

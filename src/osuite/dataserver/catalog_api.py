@@ -32,6 +32,7 @@ from osuite.dataserver.wire.catalog import (
     CategoryPatch,
     CategoryRead,
     CategoryUpdate,
+    Credentials,
     ImportKind,
     ImportReport,
     Page,
@@ -52,6 +53,7 @@ from osuite.dataserver.wire.catalog import (
     RolePatch,
     RoleRead,
     RoleUpdate,
+    SignedIn,
     TerminalSettingsRead,
     TerminalSettingsUpdate,
     UserCreate,
@@ -546,6 +548,17 @@ def list_users(ds: DS, _: Reader, after: After = None, limit: Limit = 100) -> Pa
 def create_user(body: UserCreate, ds: DS, _: Admin) -> UserRead:
     with _writing(ds) as conn:
         return catalog.create_user(conn, ds, data=body)
+
+
+@router.post(
+    "/users/sign-in",
+    tags=PEOPLE,
+    responses={403: {"description": "Wrong login or password, or the user is not active"}},
+    summary="Check a person's password; answers who they are and what their roles allow",
+)
+def sign_in(body: Credentials, ds: DS, _: Admin) -> SignedIn:
+    with ds.db.read() as conn:
+        return catalog.sign_in(conn, login=body.login, password=body.password)
 
 
 @router.get("/users/{user_id}", tags=PEOPLE, responses=_READ, summary="One user")

@@ -21,7 +21,7 @@ from osuite.core.sync.puller import Gate, Puller, Replica
 from osuite.core.sync.tables import EdgeTables
 from osuite.core.sync.transport import SyncTransport
 from osuite.core.sync.wire import DocumentIn, IntakeAnswer
-from osuite.dataserver.wire.catalog import Page, PromotionCreate, PromotionRead, PromotionUpdate
+from osuite.dataserver.wire.catalog import Page, PromotionCreate, PromotionRead, PromotionUpdate, SignedIn
 from osuite.dataserver.wire.clients import (
     COMMAND_RESULT,
     ApiKeyCreated,
@@ -203,6 +203,12 @@ class DataServerClient:
         return ApiKeyRead.model_validate(self.request("POST", f"/api/v1/api-keys/{key_id}/revoke"))
 
     # --- management: promotions -------------------------------------------------------------------
+
+    def sign_in(self, login: str, password: str) -> SignedIn:
+        """The person these credentials belong to; :class:`DataServerError` 403 when they are wrong."""
+        return SignedIn.model_validate(
+            self.request("POST", "/api/v1/users/sign-in", json={"login": login, "password": password})
+        )
 
     def promotions(self, *, active: bool | None = None) -> list[PromotionRead]:
         """Every promotion by id (all pages); ``active`` keeps only the active or only the inactive."""

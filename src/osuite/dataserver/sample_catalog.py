@@ -131,6 +131,10 @@ _SENIOR = (
 ROLES: Final[tuple[SampleRole, ...]] = (
     SampleRole("cashier", "Кассир", tuple(rules.permissions(_CASHIER))),
     SampleRole("senior-cashier", "Старший кассир", tuple(rules.permissions(_SENIOR))),
+    SampleRole(
+        "store-manager", "Управляющий", tuple(rules.permissions((*_SENIOR, "manage_catalog", "view_reports")))
+    ),
+    SampleRole("auditor", "Ревизор", ("view_reports",)),
     SampleRole("administrator", "Администратор", rules.PERMISSIONS),
 )
 
@@ -149,6 +153,8 @@ USERS: Final[tuple[SampleUser, ...]] = (
     SampleUser("ivanova", "ivanova", "Иванова Анна", "cashier", pin="1111"),
     SampleUser("petrov", "petrov", "Петров Сергей", "cashier", pin="2222"),
     SampleUser("sidorova", "sidorova", "Сидорова Мария", "senior-cashier", pin="9999"),
+    SampleUser("manager", "manager", "Козлова Елена", "store-manager", password="manager-demo"),
+    SampleUser("auditor", "auditor", "Волков Игорь", "auditor", password="auditor-demo"),
     SampleUser("admin", "admin", "Администратор", "administrator", password="admin-demo"),
 )
 """The demo prints these PINs and the password; they are for a demo store, never a real one."""

@@ -322,6 +322,20 @@ class UserRead(BaseModel):
     updated_at: datetime = Field(description=_UPDATED)
 
 
+class Credentials(_Input):
+    """A person's login and password, checked for a program where people sign in (the Manager)."""
+
+    login: Login
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SignedIn(BaseModel):
+    """Who the credentials belong to and everything their roles allow."""
+
+    user: UserRead
+    permissions: list[str] = Field(description="Every permission of the user's roles, in catalogue order")
+
+
 class UserReplica(UserRead):
     """A person as terminals receive them through sync: with the hashes, so a PIN is checked offline."""
 

@@ -1,0 +1,17 @@
+"""Terminals: the data server's terminals (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from osuite.core.i18n import N_
+from osuite.manager.web import CurrentUser, Section, page
+
+SECTION = Section("terminals", N_("Terminals"), "/terminals", lambda _backends: True)
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/terminals")
+def index(request: Request, user: CurrentUser) -> Response:
+    return page(request, user, "terminals.html", section="terminals")

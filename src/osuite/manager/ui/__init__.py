@@ -1,0 +1,1 @@
+"""The Manager's templates and static files."""
