@@ -117,7 +117,7 @@ def test_weighted_products_stop_at_what_a_scale_code_can_number(monkeypatch: pyt
     assert len({row.article for row in rows}) == 500
 
 
-def test_roles_are_cashier_senior_cashier_and_administrator() -> None:
+def test_roles_are_cashiers_a_store_manager_an_auditor_and_administrator() -> None:
     roles = {role.id: set(role.permissions) for role in sample_catalog.ROLES}
     cashier = {"sell", "return", "x_report", "open_shift", "close_shift", "cash_in"}
     assert roles["cashier"] == cashier
@@ -129,6 +129,8 @@ def test_roles_are_cashier_senior_cashier_and_administrator() -> None:
         "cash_out",
         "open_drawer",
     }
+    assert roles["store-manager"] == roles["senior-cashier"] | {"manage_catalog", "view_reports"}
+    assert roles["auditor"] == {"view_reports"}
     assert roles["administrator"] == set(catalog_rules.PERMISSIONS)
 
 
@@ -170,8 +172,8 @@ def test_loading_twice_gives_the_same_data_and_publishes_nothing_new(admin: Test
         "barcode_templates": len(DEFAULT_TEMPLATES),
         "payment_types": 2,
         "promotions": 5,
-        "roles": 3,
-        "users": 4,
+        "roles": len(sample_catalog.ROLES),
+        "users": len(sample_catalog.USERS),
         "terminal_settings": 1,
     }
     assert first["published"] == sum(counts.values())  # each row reached the change log once
@@ -237,7 +239,8 @@ def test_a_terminal_of_the_store_receives_the_sample_and_can_sell_from_it(admin:
     assert by_entity["price"] == 200
     assert by_entity["barcode"] == summary["barcodes"]
     assert by_entity["barcode_template"] == 3
-    assert by_entity["user"] == 4 and by_entity["role"] == 3 and by_entity["payment_type"] == 2
+    assert by_entity["user"] == len(sample_catalog.USERS) and by_entity["role"] == len(sample_catalog.ROLES)
+    assert by_entity["payment_type"] == 2
     assert by_entity["promotion"] == 5
     assert by_entity["terminal_settings"] == 1
     settings = next(c for c in pulled if c["entity"] == "terminal_settings")["payload"]["values"]
