@@ -49,6 +49,8 @@ PROCESSING_OFFSET = 2
 """The root processing center on its usual 8702."""
 SCALES_OFFSET = 3
 """The scale server on its usual 8703."""
+MANAGER_OFFSET = 4
+"""The Manager on its usual 8704."""
 SUBORDINATE_OFFSET = 82
 """The store's subordinate processing center, the one the tills ask: 8782."""
 POS_OFFSET = 10
@@ -95,7 +97,14 @@ DEMO_SCALES = (
 
 def ports(port_base: int) -> list[int]:
     """Every port the demo listens on for ``port_base`` (TCP, and UDP for those in :func:`udp_ports`)."""
-    offsets = [LICENSE_OFFSET, DATASERVER_OFFSET, PROCESSING_OFFSET, SCALES_OFFSET, SUBORDINATE_OFFSET]
+    offsets = [
+        LICENSE_OFFSET,
+        DATASERVER_OFFSET,
+        PROCESSING_OFFSET,
+        SCALES_OFFSET,
+        MANAGER_OFFSET,
+        SUBORDINATE_OFFSET,
+    ]
     for n in range(len(TILLS)):
         offsets += [
             o + n for o in (POS_OFFSET, REGISTRAR_OFFSET, PRINTER_OFFSET, PRINTER_CONTROL_OFFSET, CARD_OFFSET)
@@ -159,6 +168,8 @@ from 1,000.00 of purchases, 5 % from 5,000.00."""
 ROLE_NAMES = {
     "cashier": "Кассир / cashier",
     "senior-cashier": "Старший кассир / senior cashier",
+    "store-manager": "Управляющий / store manager",
+    "auditor": "Ревизор / auditor",
     "administrator": "Администратор / administrator",
 }
 
@@ -391,7 +402,12 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
     with _stop_on_signals():
         try:
             servers = (port, port_base + PROCESSING_OFFSET, port_base + SUBORDINATE_OFFSET)
-            for taken in (port_base + LICENSE_OFFSET, *servers, port_base + SCALES_OFFSET):
+            for taken in (
+                port_base + LICENSE_OFFSET,
+                *servers,
+                port_base + SCALES_OFFSET,
+                port_base + MANAGER_OFFSET,
+            ):
                 _require_free(taken)
             for n, scale in enumerate(DEMO_SCALES):
                 _require_free(port_base + SCALE_EMULATOR_OFFSET + n, udp=scale.udp)
@@ -461,11 +477,24 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
             ]
             devices = [device for group in tills for device in group[:-1]]
             poses = [group[-1] for group in tills]
+            manager = _manager(
+                data_dir,
+                port_base,
+                {
+                    "OSUITE_MANAGER_DATASERVER_URL": dataserver.url,
+                    "OSUITE_MANAGER_DATASERVER_KEY": prepared.api_key,
+                    "OSUITE_MANAGER_PROCESSING_URL": root.url,
+                    "OSUITE_MANAGER_PROCESSING_KEY": loyalty.admin_key,
+                    "OSUITE_MANAGER_SCALES_URL": scale_server.url,
+                    "OSUITE_MANAGER_SCALES_KEY": scale_setup.key,
+                    **seat("MANAGER"),
+                },
+            )
             waves.insert(len(waves) - 1, devices)
-            last_wave += poses
-            for program in [*devices, *poses]:
+            last_wave += [*poses, manager]
+            for program in [*devices, *poses, manager]:
                 program.start()
-            for program in [store_center, scale_server, *devices, *poses]:
+            for program in [store_center, scale_server, *devices, *poses, manager]:
                 program.wait_healthy()
             served = _catalog_served(dataserver, prepared.api_key)
             loyalty.cards = _cards_served(store_center, loyalty.tills_key)
@@ -477,6 +506,7 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                 ("processing", _center_folder(data_dir, "root")[0], root),
                 ("processing_subordinate", _center_folder(data_dir, "subordinate")[0], store_center),
                 ("scales", _scales_folder(data_dir)[0], scale_server),
+                ("manager", _manager_folder(data_dir)[0], manager),
                 *[("pos", data_dir / f"pos-{n + 1}", till) for n, till in enumerate(poses)],
             ]
             licensing.used = _seats_held(license_server, seated, check=check)
@@ -484,6 +514,7 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                 for till in poses:
                     _till_licensed(till)
                 scale_setup.label = _label_sells(poses[-1], data_dir)
+                _manager_lets_in(manager)
             _say(
                 summary(
                     data_dir,
@@ -494,17 +525,19 @@ def run(data_dir: Path, *, port_base: int = DEFAULT_PORT_BASE, check: bool = Fal
                     loyalty,
                     (scale_server, emulated, scale_setup),
                     (license_server, licensing),
+                    manager,
                 )
             )
             if check:
                 _say(
                     f"Проверка пройдена: /healthz отвечает, каждая программа заняла место по лицензии, "
                     f"каталог отдаётся ({served}) и дошёл до касс, процессинг магазина находит карты по "
-                    "ключу касс, весы загружены, этикетка весов продаётся на кассе. Останавливаю.\n"
+                    "ключу касс, весы загружены, этикетка весов продаётся на кассе, администратор входит в "
+                    "Менеджер. Останавливаю.\n"
                     f"Check passed: /healthz answers, every program holds its license seat, the catalog "
                     f"is served ({served}) and reached the tills, the store's processing center finds the "
-                    "cards with the tills' key, the scales are loaded and a scale's label sells at a "
-                    "till. Stopping."
+                    "cards with the tills' key, the scales are loaded, a scale's label sells at a "
+                    "till and the administrator logs into the Manager. Stopping."
                 )
                 return 0
             return _watch([program for wave in waves for program in wave])
@@ -866,6 +899,7 @@ def license_seats() -> dict[str, int]:
         "processing": 1,
         "processing_subordinate": 1,
         "scales": 1,
+        "manager": 1,
     }
 
 
@@ -993,6 +1027,60 @@ def _seats_held(server: Program, seated: list[tuple[str, Path, Program]], *, che
                 f"{server.log_tail()}"
             )
     return {kind: int(view["used"]) for kind, view in views.items()}
+
+
+MANAGER_TITLE = "Менеджер / Manager"
+
+
+def _manager_folder(data_dir: Path) -> tuple[Path, str]:
+    folder = data_dir / "manager"
+    return folder, f"sqlite:///{(folder / 'manager.db').resolve()}"
+
+
+def _manager(data_dir: Path, port_base: int, env: dict[str, str]) -> Program:
+    """``osuite manager serve`` over every program of the demo (``env`` says where each is, and its key)."""
+    folder, database_url = _manager_folder(data_dir)
+    port = port_base + MANAGER_OFFSET
+    return Program(
+        name="manager",
+        title=MANAGER_TITLE,
+        port=port,
+        args=[
+            "manager",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(folder),
+            "--database-url",
+            database_url,
+        ],
+        log=data_dir / "logs" / "manager.log",
+        env=env,
+    )
+
+
+def _manager_lets_in(manager: Program) -> None:
+    """The sample's administrator logs into the Manager with their password and sees every section."""
+    import httpx
+
+    with httpx.Client(base_url=manager.url, timeout=30) as client:
+        login = client.post("/login", data={"login": "admin", "password": "admin-demo", "next": "/"})
+        me = client.get("/api/v1/me")
+    if login.status_code != 303 or me.status_code != 200:
+        raise DemoError(
+            f"администратор не вошёл в Менеджер / the administrator could not log into the Manager: "
+            f"{login.status_code} {me.status_code} {me.text[:300]} (журнал / log: {manager.log})"
+        )
+    missing = {"terminals", "catalog", "sales", "loyalty", "scales", "people", "licenses"} - set(
+        me.json()["sections"]
+    )
+    if missing:
+        raise DemoError(
+            f"в Менеджере нет разделов / the Manager lacks sections: {', '.join(sorted(missing))}"
+        )
 
 
 def _till_licensed(till: Program) -> None:
@@ -1519,6 +1607,7 @@ def summary(
     loyalty: Loyalty,
     scale_part: tuple[Program, list[Program], ScaleSetup],
     license_part: tuple[Program, LicenseSetup],
+    manager: Program,
 ) -> str:
     """What a person needs to start using the demo store, in Russian and English."""
     store = prepared.store
@@ -1583,6 +1672,10 @@ def summary(
         f"    Журнал / log:                  {license_server.log}",
         f"    Ключ поставщика демо / the demo vendor's key:  {licensing.public_key} (закрытый ключ рядом "
         "не показывается / the private key beside it is never shown)",
+        "",
+        f"  {manager.title}:  {manager.url}/  (вход / log in: admin / admin-demo, manager / manager-demo, "
+        "auditor / auditor-demo)",
+        f"    Журнал / log:                  {manager.log}",
         "",
         f"  {dataserver.title}:  {dataserver.url}",
         f"    API, документация / API docs:  {dataserver.url}/docs",

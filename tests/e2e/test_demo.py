@@ -28,6 +28,7 @@ from osuite.demo import (
     DEMO_SCALES,
     GIFT_CARD,
     LICENSE_OFFSET,
+    MANAGER_OFFSET,
     PROCESSING_OFFSET,
     SCALE_EMULATOR_OFFSET,
     SCALES_OFFSET,
@@ -110,6 +111,7 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     store_center = f"http://127.0.0.1:{base + SUBORDINATE_OFFSET}"
     scales = f"http://127.0.0.1:{base + SCALES_OFFSET}"
     licenses = f"http://127.0.0.1:{base + LICENSE_OFFSET}"
+    manager = f"http://127.0.0.1:{base + MANAGER_OFFSET}"
 
     first = _demo(data_dir, base, "--check")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -138,6 +140,8 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
         f"{licenses}/api/v1/license",
         "выпущена сейчас / issued now",
         "every program holds its license seat",
+        f"Manager:  {manager}/  (вход / log in: admin / admin-demo, manager / manager-demo",
+        "the administrator logs into the Manager",
     ):
         assert text in out, f"{text!r} not in:\n{out}"
     for n, scale in enumerate(DEMO_SCALES):  # each with its protocol, port and the PLUs it holds
@@ -183,7 +187,8 @@ def test_check_starts_everything_prints_the_summary_and_a_second_run_reuses_the_
     assert tills_key and scales_key, out
     assert json.loads((data_dir / "scales.json").read_text())["key"] == scales_key.group(1)
     assert [c.card for c in DEMO_CUSTOMERS] + [GIFT_CARD] == [line.split()[0] for line in CARDS]
-    for stopped in (url, root, store_center, scales, licenses):
+    assert (data_dir / "manager" / "manager.db").is_file()
+    for stopped in (url, root, store_center, scales, licenses, manager):
         assert not _answers(f"{stopped}/healthz")
 
     second = _demo(data_dir, base, "--check")

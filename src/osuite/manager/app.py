@@ -121,8 +121,9 @@ def build_app(settings: ManagerSettings, *, migrate: bool = True) -> FastAPI:
 
     app.include_router(frame)
     app.include_router(api)
-    for section in sections.ROUTERS:
-        app.include_router(section)
+    for section, router in zip(sections.ALL, sections.ROUTERS, strict=True):
+        if section.shown(state.backends):  # a program not installed here has no pages at all
+            app.include_router(router)
     mount_static(app, Path(ui.__file__).with_name("static"))
     return app
 

@@ -1,5 +1,5 @@
 """The Manager's sections, in the order the menu shows them. Each module has its ``SECTION`` and its
-``router``; a section whose program is not configured is neither shown nor reachable from the menu."""
+``router``; a section whose program is not configured is neither shown nor served."""
 
 from __future__ import annotations
 
