@@ -1,6 +1,6 @@
 """The CAS CL-series driver (osuite.devices.cas) against its emulator on a real TCP socket: PLUs written,
-deleted and cleared, the barcode format and the labels it prints, a busy or absent scale, broken frames
-refused and reported, and a table that survives the emulator's restart."""
+deleted and cleared, the barcode format and the labels it prints, speed keys and label formats, a busy or
+absent scale, broken frames refused and reported, and a table that survives the emulator's restart."""
 
 from __future__ import annotations
 
@@ -73,8 +73,8 @@ def as_printed(plu: Plu) -> Plu:
 
 def test_it_is_a_label_scale(scale: CasScale) -> None:
     driver: LabelScale = scale
-    assert Capability.HOTKEYS not in driver.capabilities
     assert {Capability.PLU_WRITE, Capability.CLEAR, Capability.BARCODE_FORMAT} <= driver.capabilities
+    assert Capability.HOTKEYS in driver.capabilities
 
 
 def test_write_500_plus_and_read_the_table_back(emulator: RunningCasScale, scale: CasScale) -> None:
@@ -175,6 +175,58 @@ def test_an_item_code_longer_than_the_barcodes_digits_is_refused(scale: CasScale
     assert result.message == "не отправлен: код товара 123456 не помещается в 5 цифр штрихкода «weight»"
 
 
+def test_speed_keys_are_set_whole_and_only_when_they_change(
+    emulator: RunningCasScale, scale: CasScale
+) -> None:
+    scale.write(catalog(3))
+    scale.set_hotkeys({1: 1, 2: 2, 7: 3})
+    assert emulator.memory.key_table(1)[:8] == (1, 2, 0, 0, 0, 0, 3, 0)
+    answered = emulator.emulator.frames
+    scale.set_hotkeys({1: 1, 2: 2, 7: 3})  # the scale holds them already: read, not written again
+    assert emulator.emulator.frames == answered + 1
+    scale.set_hotkeys({2: 2})  # keys not named are emptied
+    assert emulator.memory.key_table(1) == (0, 2, *codec.NO_KEYS[2:])
+    scale.set_hotkeys({})
+    assert emulator.memory.key_table(1) == codec.NO_KEYS
+
+
+def test_a_key_beyond_the_scales_is_said_on_its_plu_and_left_out(
+    emulator: RunningCasScale, scale: CasScale
+) -> None:
+    (result,) = scale.write([Plu(number=200, item_code=1, name="Сыр", price=45990, hotkey=200)])
+    assert result.ok and result.message == "клавиша 200 не назначена: у весов CAS клавиши 1…144"
+    scale.set_hotkeys({200: 200, 1: 200})
+    assert emulator.memory.key_table(1) == (200, *codec.NO_KEYS[1:])
+    with pytest.raises(LabelScaleError) as caught:
+        scale.set_hotkeys({1: 0})
+    assert caught.value.code == ScaleErrorCode.UNSUPPORTED and "номер PLU 0" in caught.value.message
+
+
+def test_a_firmware_without_speed_keys_is_left_alone_unless_keys_are_wanted(
+    emulator: RunningCasScale, scale: CasScale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unknown = codec.refusal(codec.SPEED_KEYS, 0, 1, codec.ErrorCode.INTERPRETER)
+    monkeypatch.setattr(emulator.emulator, "_read_keys", lambda _data: unknown)
+    scale.set_hotkeys({})
+    with pytest.raises(LabelScaleError) as caught:
+        scale.set_hotkeys({1: 1})
+    assert (
+        caught.value.code == ScaleErrorCode.UNSUPPORTED and "не знают быстрых клавиш" in caught.value.message
+    )
+
+
+def test_the_label_format_reaches_the_scale(emulator: RunningCasScale, scale: CasScale) -> None:
+    results = scale.write(
+        [
+            Plu(number=1, item_code=1, name="Сыр", price=45990, label_format=7),
+            Plu(number=2, item_code=2, name="Хлеб", price=5000, label_format=100),
+        ]
+    )
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].message == "не отправлен: формат этикетки 100 вне 0…99"
+    assert emulator.memory.table()[1].label_format == 7
+
+
 def test_status(scale: CasScale) -> None:
     status = scale.status()
     assert status.online and not status.busy
@@ -225,8 +277,10 @@ def test_the_table_and_barcode_survive_a_restart(tmp_path: Path) -> None:
         driver.set_barcode(WEIGHT)
         driver.write(plus)
         driver.delete([1])
+        driver.set_hotkeys({1: 2})
     with start_cas_emulator(folder=tmp_path) as again, CasScale("127.0.0.1", again.port) as driver:
         assert again.memory.table() == {p.number: as_printed(p) for p in plus[1:]}
+        assert again.memory.key_table(1)[:2] == (2, 0)
         assert again.memory.template is not None
         assert WEIGHT.parse(again.memory.label(2, grams=500)).weight == Decimal("0.500")
         # The restarted scale still counts what it holds: deleting works, and so does clearing.

@@ -157,6 +157,55 @@ def test_barcode_format_frame_by_hand() -> None:
     )
 
 
+def test_speed_key_frames_by_hand() -> None:
+    assert codec.read_keys(1, 1) == hexes(
+        "52 4B",  # R K: read a key set
+        "01 00 00 00 2C 04 00 3A",  # address 1, length 4
+        "01 00 00 00",  # set 1, keyboard type 0 (the scale fills in its own)
+        "3A A6 0D",  # 0x01 + 0x2C + 0x04 + 0x3A + 0x01 + 0x3A = 0xA6
+    )
+    table = codec.KeyTable(1, 1, codec.keys_of({1: 42, 2: 7, 144: 999_999}))
+    frame = hexes(
+        "57 4B 01 00 00 00 2C",  # W K, address 1
+        "44 02 3A",  # length 580 = 0x0244
+        "01 00",  # set 1
+        "01 00",  # keyboard type 1: a bench scale's
+        "2A 00 00 00",  # key 1 calls PLU 42
+        "07 00 00 00",  # key 2 calls PLU 7
+        "00 00 00 00" * 141,  # keys 3 … 143: none
+        "3F 42 0F 00",  # key 144 calls PLU 999999 = 0x0F423F
+        "3A",
+        "AA",  # header 0x01+0x2C+0x44+0x02+0x3A = 173; data 1+1+0x2A+0x07+0x3F+0x42+0x0F = 195; ':' 58
+        "0D",  # 173 + 195 + 58 = 426 = 256 + 0xAA
+    )
+    assert codec.write_keys(1, table) == frame
+    assert reference_checksum(frame) == 0xAA
+    assert codec.parse_keys(codec.decode(frame)) == table
+    # The answer carries the data's first four bytes: set 1 + keyboard 1 × 65536 = 0x00010001.
+    good = hexes("47 4B 01 00 00 00 2C 04 00 3A", "01 00 01 00", "3A A7 0D")
+    assert codec.good(codec.SPEED_KEYS, 1, codec.keys_number(1, 1)) == good
+    assert codec.answer_of(good) == codec.Answer(True, codec.SPEED_KEYS, 0x0001_0001, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("keys", "why"),
+    [({0: 1}, "клавиша 0 вне 1…144"), ({145: 1}, "клавиша 145 вне 1…144"), ({3: 0}, "номер PLU 0")],
+)
+def test_a_key_table_the_scale_cannot_hold_is_refused(keys: dict[int, int], why: str) -> None:
+    with pytest.raises(codec.RecordError, match=why):
+        codec.keys_of(keys)
+
+
+def test_the_label_format_goes_into_the_record() -> None:
+    plu = Plu(number=42, item_code=4201, name="Сыр", price=45990, label_format=7)
+    frame, _ = codec.plu_frame(plu, address=1)
+    data = codec.decode(frame).data
+    assert data[94:96] == hexes("07 00")  # label format 7, uint16 LE at offset 94
+    assert codec.plu_from(codec.decode_record(data)) == plu
+    with pytest.raises(codec.RecordError, match="формат этикетки 100 вне 0…99"):
+        codec.plu_frame(Plu(number=1, item_code=1, name="x", price=1, label_format=100), address=1)
+
+
 def test_barcode_formats_and_templates() -> None:
     price, count = DEFAULT_TEMPLATES[1], DEFAULT_TEMPLATES[2]
     assert codec.barcode_format(price) == "22IIIIIPPPPPC"
@@ -307,6 +356,7 @@ plus = st.builds(
     shelf_life_days=st.integers(0, 9998),
     tare_grams=st.integers(0, 99_999),
     ingredients=st.text(CP1251_TEXT, max_size=1049),
+    label_format=st.integers(0, 99),
 )
 
 
@@ -317,6 +367,32 @@ def test_any_plu_the_codec_accepts_round_trips(plu: Plu) -> None:
     data = codec.decode(frame).data
     back = codec.plu_from(codec.decode_record(data), codec.decode_ingredients(data[147:]))
     assert back == plu
+
+
+key_tables = st.builds(
+    codec.KeyTable,
+    set=uint(16),
+    keyboard=uint(16),
+    plus=st.lists(uint(32), min_size=codec.KEYS_PER_SET, max_size=codec.KEYS_PER_SET).map(tuple),
+)
+
+
+@given(key_tables)
+def test_any_key_table_round_trips(table: codec.KeyTable) -> None:
+    raw = codec.encode_keys(table)
+    assert len(raw) == 580
+    assert codec.decode_keys(raw) == table
+    frame = codec.decode(codec.write_keys(2, table))
+    assert (frame.command, frame.data_type, frame.address) == (b"W", codec.SPEED_KEYS, 2)
+    assert codec.parse_keys(frame) == table
+
+
+@given(st.dictionaries(st.integers(1, codec.KEYS_PER_SET), st.integers(1, codec.MAX_PLU_NUMBER)))
+def test_the_keys_a_scale_is_given_are_the_keys_it_holds(keys: dict[int, int]) -> None:
+    plus = codec.keys_of(keys)
+    assert len(plus) == codec.KEYS_PER_SET
+    assert {key: number for key, number in enumerate(plus, start=1) if number} == keys
+    assert codec.key_problems(codec.KeyTable(1, 1, plus)) == []
 
 
 @given(st.text(max_size=120), st.text(max_size=1200))
@@ -339,6 +415,7 @@ FRAMES = st.one_of(
     st.builds(codec.delete_plu, st.integers(0, 255), st.integers(1, 99), st.integers(1, 999_999)),
     plus.map(lambda plu: codec.plu_frame(plu, address=1)[0]),
     st.builds(codec.good, st.just(codec.PLU), st.integers(0, 255), uint(32)),
+    st.builds(codec.write_keys, st.integers(0, 255), key_tables),
 )
 
 

@@ -163,6 +163,47 @@ def test_barcode_format_one_becomes_the_label_template() -> None:
     assert (answer.ok, answer.code) == (False, 97)
 
 
+def read_keys(scale: CasEmulator, key_set: int) -> codec.KeyTable:
+    return codec.parse_keys(codec.decode(scale.feed(bytearray(codec.read_keys(1, key_set)))))
+
+
+def test_a_key_set_is_kept_and_read_back() -> None:
+    scale = emulator()
+    assert read_keys(scale, 1) == codec.KeyTable(1, 1)  # never written: every key empty, a B keyboard
+    table = codec.KeyTable(1, 1, codec.keys_of({1: 42, 3: 7}))
+    assert feed(scale, codec.write_keys(1, table)) == [
+        codec.Answer(True, codec.SPEED_KEYS, 0x0001_0001, 0, 1)
+    ]
+    assert scale.memory.key_table(1)[:4] == (42, 0, 7, 0)
+    assert read_keys(scale, 1) == table
+    # Set 5 holds a self-service keyboard's extra keys: any keyboard type is taken, and 5 is read back.
+    extra = codec.KeyTable(5, 4, codec.keys_of({100: 9}))
+    assert feed(scale, codec.write_keys(1, extra))[0].ok
+    assert read_keys(scale, 5) == codec.KeyTable(5, 5, extra.plus)
+
+
+KEYLESS = codec.encode_keys(codec.KeyTable(1, 1))
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (codec.write_keys(1, codec.KeyTable(0, 1)), 82),  # no set 0
+        (codec.write_keys(1, codec.KeyTable(6, 1)), 82),  # nor 6
+        (codec.write_keys(1, codec.KeyTable(1, 2)), 82),  # a pole keyboard's set, on a bench scale
+        (codec.frame_bytes(codec.WRITE, codec.SPEED_KEYS, 1, KEYLESS[:-4]), 97),  # not a whole set
+        (codec.write_keys(1, codec.KeyTable(1, 1, (1_000_000, *codec.NO_KEYS[1:]))), 97),  # no such PLU
+        (codec.read_keys(1, 9), 82),
+    ],
+)
+def test_a_key_set_the_scale_cannot_take_is_refused(frame: bytes, code: int) -> None:
+    scale = emulator()
+    (answer,) = feed(scale, frame)
+    assert (answer.ok, answer.code, answer.data_type) == (False, code, codec.SPEED_KEYS)
+    assert answer.number == int.from_bytes(frame[10:14], "little")
+    assert scale.memory.key_table(1) == () and scale.refused[code] == 1
+
+
 def test_a_full_memory_refuses_new_plus_but_takes_changes() -> None:
     scale = emulator(capacity=2)
     feed(scale, plu_frame(Plu(1, 1, "a", 1)) + plu_frame(Plu(2, 2, "b", 1)))

@@ -72,6 +72,22 @@ def test_five_hundred_plus_written_and_kept(
     assert "формат штрихкода не загружен" in status.message
 
 
+def test_the_label_format_reaches_the_scale_and_stays_when_others_go(
+    running: RunningMassaKLabelScale, scale: MassaKLabelScale
+) -> None:
+    results = scale.write(
+        [
+            Plu(1, 101, "Сыр", 45_000, label_format=4),
+            Plu(2, 102, "Хлеб", 5_000, label_format=2),
+            Plu(3, 103, "Чай", 9_000, label_format=11),
+        ]
+    )
+    assert [r.ok for r in results] == [True, True, False]
+    assert "формат этикетки 11 вне 0…10" in results[2].message
+    scale.delete([2])  # the file is read back, erased and loaded again without PLU 2
+    assert {n: p.label_format for n, p in running.memory.table().items()} == {1: 4}
+
+
 def test_writing_again_replaces_only_those_plus(
     running: RunningMassaKLabelScale, scale: MassaKLabelScale
 ) -> None:

@@ -62,7 +62,9 @@ def test_reset_plu_file_by_hand() -> None:
 
 
 # Сыр at 450.00 a kg, code 123, 10 days, 5 g of tare, barcode prefix 21, label and barcode format 1.
-CHEESE = Plu(number=1, item_code=123, name="Сыр", price=45_000, shelf_life_days=10, tare_grams=5)
+CHEESE = Plu(
+    number=1, item_code=123, name="Сыр", price=45_000, shelf_life_days=10, tare_grams=5, label_format=1
+)
 CHEESE_RECORD = bytes.fromhex(
     "01 00 00 00"  # Number 1
     "32 00"  # Length: 37 fixed bytes + 12 of strings + the checksum = 50

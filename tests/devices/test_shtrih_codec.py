@@ -215,6 +215,7 @@ accepted_plus = st.builds(
     weighted=st.booleans(),
     shelf_life_days=st.integers(0, codec.MAX_SHELF_LIFE),
     tare_grams=st.integers(0, codec.MAX_TARE),
+    label_format=st.integers(0, codec.MAX_LABEL_FORMAT),
 )
 
 
@@ -272,6 +273,17 @@ def test_fitting_a_plu_names_the_field_out_of_range() -> None:
     assert codec.plu_problem(Plu(70_000, 1, "x", 1)) is not None
     assert codec.plu_problem(Plu(1, 0, "x", 1)) is not None
     assert codec.plu_problem(Plu(1, 1, "x", 1, tare_grams=-1)) is not None
+    assert codec.plu_problem(Plu(1, 1, "x", 1, label_format=16)) == (
+        codec.Error.BAD_LABEL_FORMAT,
+        "формат этикетки 16 вне 0…15",
+    )
+
+
+def test_the_label_format_is_the_low_nibble_of_the_formats_byte() -> None:
+    plu = Plu(number=1, item_code=1001, name="Сыр Российский", price=45990, label_format=3)
+    raw = codec.pack_record(codec.record_of(plu))
+    assert raw[65] == 0x03  # after number 2, item code 4, two name lines 56 and price 3 bytes
+    assert codec.plu_of(codec.unpack_record(raw)) == plu
 
 
 # --- corruption -----------------------------------------------------------------------------------

@@ -128,6 +128,16 @@ def test_a_long_name_is_cut_and_said(driver: ShtrihScale, scale: RunningShtrihSc
     assert scale.memory.table()[7].name == name[:56]
 
 
+def test_the_label_format_reaches_the_scale(driver: ShtrihScale, scale: RunningShtrihScale) -> None:
+    results = driver.write(
+        [Plu(1, 1001, "Сыр", 45_990, label_format=3), Plu(2, 1002, "Хлеб", 5_000, label_format=16)]
+    )
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].message == "формат этикетки 16 вне 0…15"
+    assert scale.memory.table()[1].label_format == 3
+    assert driver.read(1) == Plu(1, 1001, "Сыр", 45_990, label_format=3)
+
+
 def test_what_the_driver_does_not_write_is_said(driver: ShtrihScale, scale: RunningShtrihScale) -> None:
     (result,) = driver.write([Plu(8, 808, "Салат", 15_000, ingredients="капуста, морковь", hotkey=3)])
     assert result.ok

@@ -68,6 +68,27 @@ def test_the_plu_carries_the_article_the_pos_finds_the_product_by() -> None:
     assert parse_scan(label, [WEIGHT]).item_code == "00042"  # type: ignore[union-attr]
 
 
+def test_the_plu_prints_with_its_scales_label_format_and_a_new_format_sends_it_again() -> None:
+    plain = domain.plu_of(product("beef"), 1, 42)
+    framed = domain.plu_of(product("beef"), 1, 42, label_format=3)
+    assert (plain.label_format, framed.label_format) == (0, 3)
+    assert [p.number for p in domain.plan({1: framed}, {1: domain.digest(plain)}).write] == [1]
+
+
+def test_a_key_calls_the_plu_at_its_number_while_the_scale_holds_it() -> None:
+    plus = {n: domain.plu_of(product(f"p{n}"), n, 40 + n, hotkeys=2) for n in (1, 2, 3)}
+    assert [plus[n].hotkey for n in (1, 2, 3)] == [1, 2, None]
+    held = {n: domain.digest(plu) for n, plu in plus.items()}
+    assert domain.key_table(plus, held) == {1: 1, 2: 2}
+    # PLU 1 was refused as it is now (an older version, or none, is on the scale): its key stays empty.
+    assert domain.key_table(plus, {**held, 1: "older"}) == {2: 2}
+    # The product at 1 left the scale and another took the number: the key calls the newcomer.
+    newcomer = domain.plu_of(product("veal"), 1, 77, hotkeys=2)
+    assert domain.key_table({**plus, 1: newcomer}, {**held, 1: domain.digest(newcomer)}) == {1: 1, 2: 2}
+    del plus[1]
+    assert domain.key_table(plus, held) == {2: 2}
+
+
 def test_only_what_changed_is_sent_and_a_full_reload_sends_everything() -> None:
     beef = domain.plu_of(product("beef"), 1, 42)
     veal = domain.plu_of(product("veal"), 2, 43)

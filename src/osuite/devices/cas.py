@@ -8,16 +8,22 @@ up to ``window_bytes`` unanswered (0: one frame at a time) — and matches each 
 number it carries; TCP keeps the scale from being sent more than it can take in. Writing a PLU twice is
 harmless, so a call that failed half way may simply be made again.
 
-A PLU the scale cannot take as it is (a number, price, tare or shelf life outside its field table, an
-item code longer than the barcode's item digits) is refused here, in its :class:`PluResult`, and not
-sent. A scale that accepts the connection but answers nothing in ``timeout`` seconds is taken as busy
-(in its menu, or printing): the protocol has no "busy" answer. A driver is for one thread at a time.
+A PLU the scale cannot take as it is (a number, price, tare, shelf life or label format outside its field
+table, an item code longer than the barcode's item digits) is refused here, in its :class:`PluResult`,
+and not sent. A scale that accepts the connection but answers nothing in ``timeout`` seconds is taken as
+busy (in its menu, or printing): the protocol has no "busy" answer. A driver is for one thread at a time.
+
+Speed keys go to the scale's key set 1, whole (:meth:`CasScale.set_hotkeys`). The set is read first: the
+scale takes a set only with its own keyboard type, which it gives in that answer, and a set that already
+holds the keys is not written again, so an upload does not rewrite the scale's flash for nothing. A set
+has 144 keys: a PLU on a key beyond them is written, and its result says the key was not set. A scale
+whose firmware does not know speed keys (it answers 95) is left alone when no key is wanted.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
@@ -35,6 +41,8 @@ from osuite.devices.tcp_driver import TcpDriver
 
 DEFAULT_PORT: Final = codec.DEFAULT_PORT
 BARCODE_NUMBER: Final = 1  # the barcode format set_barcode writes and every PLU prints with
+KEY_SET: Final = 1  # the key set set_hotkeys writes
+_KEYS: Final = range(1, codec.KEYS_PER_SET + 1)
 _HEADER: Final = codec.HEADER.size
 _REFUSED: Final = ord("N")
 _RECEIVE: Final = int(codec.ErrorCode.RECEIVE)
@@ -65,6 +73,7 @@ class CasScale(TcpDriver):
             Capability.CLEAR,
             Capability.MESSAGES,
             Capability.BARCODE_FORMAT,
+            Capability.HOTKEYS,
             Capability.STATUS,
         }
     )
@@ -103,6 +112,9 @@ class CasScale(TcpDriver):
             except codec.RecordError as exc:
                 results[index] = PluResult(plu.number, False, f"не отправлен: {exc}")
                 continue
+            if plu.hotkey is not None and plu.hotkey not in _KEYS:
+                unset = f"клавиша {plu.hotkey} не назначена: у весов CAS клавиши 1…{codec.KEYS_PER_SET}"
+                note = f"{note}; {unset}" if note else unset
             frames.append(frame)
             sent.append((index, department * 1_000_000 + plu.number, note))
         for (index, key, note), answer in zip(sent, self._answers(frames, sent), strict=True):
@@ -161,6 +173,27 @@ class CasScale(TcpDriver):
                 self._where(f"не приняли формат штрихкода {text}: {self._refusal(answer)}"),
             )
         self.template = template
+
+    def set_hotkeys(self, keys: Mapping[int, int]) -> None:
+        try:
+            wanted = codec.keys_of({key: number for key, number in keys.items() if key in _KEYS})
+        except codec.RecordError as exc:
+            raise self._error(ScaleErrorCode.UNSUPPORTED, f"не назначили быстрые клавиши: {exc}") from None
+        held = self._key_set()
+        if held is None:
+            if any(wanted):
+                raise self._error(
+                    ScaleErrorCode.UNSUPPORTED, "не знают быстрых клавиш (тип данных K): клавиши не назначены"
+                )
+            return
+        if held.plus == wanted:
+            return
+        number = codec.keys_number(KEY_SET, held.keyboard)
+        frame = codec.write_keys(self.scale_number, codec.KeyTable(KEY_SET, held.keyboard, wanted))
+        (answer,) = self._answers([frame], [(0, number, "")])
+        self._check(answer, codec.SPEED_KEYS, number)
+        if not answer.ok:
+            raise self._error(ScaleErrorCode.REFUSED, f"не приняли быстрые клавиши: {self._refusal(answer)}")
 
     def status(self) -> ScaleStatus:
         """What the scale reports, or why it does not: unreachable and busy are answers here, not
@@ -306,6 +339,26 @@ class CasScale(TcpDriver):
         except OSError as exc:
             raise self._error(ScaleErrorCode.UNREACHABLE, exc.strerror or str(exc)) from None
 
+    def _key_set(self) -> codec.KeyTable | None:
+        """Key set :data:`KEY_SET` as the scale holds it, with its keyboard type; None when its
+        firmware does not know speed keys."""
+        (frame,) = self.exchange([codec.read_keys(self.scale_number, KEY_SET)])
+        try:
+            if frame.command == codec.NOT_GOOD:
+                answer = codec.parse_answer(frame)
+                code = codec.error_code(answer.code)
+                if code == codec.ErrorCode.INTERPRETER:
+                    return None
+                kind = ScaleErrorCode.BAD_FRAME if code == codec.ErrorCode.RECEIVE else ScaleErrorCode.REFUSED
+                raise self._error(kind, f"не дали быстрые клавиши: {self._refusal(answer)}")
+            table = codec.parse_keys(frame)
+            if table.set != KEY_SET:
+                raise codec.FrameError(f"asked for key set {KEY_SET}, got {table.set}")
+        except codec.FrameError as exc:
+            self.close()
+            raise self._error(ScaleErrorCode.BAD_FRAME, f"ответили невнятно: {exc}") from None
+        return table
+
     # --- what the answers mean ------------------------------------------------------------------
 
     def _item_too_long(self, item_code: int) -> str:
@@ -334,6 +387,8 @@ class CasScale(TcpDriver):
         text = f"весы отказали: {codec.error_text(code)}"
         if code == codec.ErrorCode.NUMBER_OVER and answer.data_type == codec.PLU:
             text += f"; PLU 1…{codec.MAX_PLU_NUMBER}, отдел 1…{codec.MAX_DEPARTMENT}"
+        if code == codec.ErrorCode.NUMBER_OVER and answer.data_type == codec.SPEED_KEYS:
+            text += f"; набор клавиш 1…{len(codec.KEY_SETS)}, тип клавиатуры — тот, что у весов"
         return text
 
     def _where(self, why: str) -> str:

@@ -3,8 +3,9 @@ CL5200J, and CL5200/CL5500 built with the "CL5000J protocol"), as CL-Works speak
 20304. Pure: bytes in, bytes out, no I/O.
 
 Sources: CAS's own firmware for the CL5200/CL5500 (its ``cl5kj_interpreter.c``, ``mode_commun.c``,
-``plu_device.h`` and ``plu_manager.c``, which parse these frames and define the record), the CL5000J
-PLU structure it keeps for compatibility, and the CL-series user manuals (barcode format symbols).
+``plu_device.h``, ``plu_manager.c`` and ``plu_edit.c``, which parse these frames, define the record and
+edit the speed keys), the CL5000J PLU structure it keeps for compatibility, and the CL-series user
+manuals (barcode format symbols).
 
 Every frame, either way, is::
 
@@ -13,9 +14,9 @@ Every frame, either way, is::
 
 ``Command`` is ``W`` (write: the PC sends data, or the scale sends data it was asked to read), ``R``
 (read), ``G`` (good: done) or ``N`` (not done). ``Data type`` is one letter: ``L`` PLU, ``B`` barcode
-format, ``N`` scale status, and others this module does not speak. The checksum is the low byte of the
-plain sum of every byte from the address up to and including the ``:`` after the data (so the header's
-``,`` and ``:`` count, and the command and data type do not).
+format, ``K`` speed keys, ``N`` scale status, and others this module does not speak. The checksum is the
+low byte of the plain sum of every byte from the address up to and including the ``:`` after the data
+(so the header's ``,`` and ``:`` count, and the command and data type do not).
 
 Answers (the scale's ``commun_write_response``)::
 
@@ -38,7 +39,7 @@ stores it as is and reads it through its field table, whose ranges follow each f
      47 40   name 2                    text             the rest of a long name, or empty
      87  5   name 3                    text             empty
      92  2   group                     0..99            0
-     94  2   label format              0..99            0: the scale's default label
+     94  2   label format              0..99            Plu.label_format (0: the scale's default)
      96  2   aux label format          0..99            0
      98  2   origin                    0..500           0
     100  1   unit weight               1..3             1: the price is per kg
@@ -67,6 +68,23 @@ A PLU's ingredient text ("direct ingredient") follows the 147 bytes in the same 
 at most 1050 bytes with the NUL; a record without it clears the text. A frame whose data is 6 bytes
 (department, PLU number) deletes that PLU, and department 0 with PLU 0 deletes them all.
 
+Speed keys (data type ``K``, the interpreter's ``DATA_KEY``) come a key set at a time: the scale keeps
+five sets (the operator picks one in its menu), each a table of the PLU numbers its keys call, 580
+bytes::
+
+    off size field           range
+      0  2   set             1..5             5: the extra keys of a self-service keyboard
+      2  2   keyboard type   the scale's own  1 bench (B), 2 pole (P), 3 hanging (H), 4 self-service (S),
+                                              6 double body (D)
+      4  4   key 1           0..999999        the PLU number it calls, 0: none
+    ...
+    576  4   key 144
+
+The scale refuses a set outside 1..5, or a keyboard type other than its own for sets 1..4, with 82, and
+longer data with 97. ``R K`` with the set and a zero (4 bytes) is answered ``W K`` with the set's table,
+its keyboard type filled in. The number in the answer to either is the first four bytes of the data
+(set + keyboard type × 65536), as the scale read them.
+
 Names and texts are in Windows-1251: the Russian firmware is built with ``FONT_CODEPAGE
 CODEPAGE_1251`` (its label and display fonts are that code page), so a single-byte Cyrillic name is what
 it prints; a character 1251 lacks becomes "?". One byte is one character there, so a cut never falls
@@ -86,8 +104,16 @@ Where the sources are silent or disagree, this module reads them so:
   check digit, among others (``D`` department, ``N`` PLU number, ``U`` unit price).
 - A name longer than its 40 bytes wraps onto name 2 at its last space (the label prints the two
   lines), and what still does not fit is cut; a control character becomes a space.
-- A weighed PLU is priced per kg (unit weight 1), a by-count one per piece (pieces 1); label format 0
-  leaves the choice of label to the scale's own setting.
+- A weighed PLU is priced per kg (unit weight 1), a by-count one per piece (pieces 1).
+- A speed key calls a PLU number of the scale's current department (its menu's key editor looks the
+  PLU up there), so the driver's PLUs, all in its one department, are what the keys call; a key may
+  name a PLU the scale does not hold (pressing it says so), so neither the firmware nor the emulator
+  refuses one. The firmware stores 144 keys a set and copies 576 bytes whatever the length: a table is
+  always sent whole, and the emulator refuses data of any other size with 97, and a PLU number over
+  999999 with 97 as it does a PLU record's field out of range. The keyboard type is the one the scale
+  gives when its table is read, so a table is read before it is written.
+- A PLU's label format is sent as the scale server's setting gives it; 0 leaves the choice of label
+  to the scale's own setting.
 - Scale status (``R`` ``N``; the scale answers ``W`` ``N``) carries 30 bytes: load (0 zero, 1 loaded,
   2 overload), stable, tare (0 none, 1 tare, 2 percent), range (1 single, 2 dual), weight unit (0 kg,
   1 lb, 2 g), weight decimals, price decimals, a reserved byte, then tare (uint32), weight (int32),
@@ -98,6 +124,7 @@ Where the sources are silent or disagree, this module reads them so:
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from operator import attrgetter
@@ -114,6 +141,7 @@ COMMANDS: Final = frozenset(b"WRGN")
 
 PLU: Final = ord("L")
 BARCODE: Final = ord("B")
+SPEED_KEYS: Final = ord("K")
 STATUS: Final = ord("N")
 
 HEADER: Final = struct.Struct("<ccIcHc")  # command, data type, address, ",", length, ":"
@@ -135,6 +163,13 @@ DELETE: Final = struct.Struct("<HI")  # department, PLU number: a 6-byte record 
 NUMBER: Final = struct.Struct("<I")
 BARCODE_RECORD: Final = struct.Struct("<IB31s")
 STATUS_RECORD: Final = struct.Struct("<8BIiIIIH")
+
+KEYS_PER_SET: Final = 144
+KEY_SETS: Final = range(1, 6)
+SELF_SERVICE_SET: Final = 5  # the extra keys of a self-service keyboard: any keyboard type is taken
+KEY_HEADER: Final = struct.Struct("<HH")  # set, keyboard type
+KEY_TABLE: Final = struct.Struct(f"<HH{KEYS_PER_SET}I")
+NO_KEYS: Final = (0,) * KEYS_PER_SET
 
 BARCODE_EAN13: Final = 1
 BARCODE_NUMBERS: Final = range(1, 21)
@@ -402,6 +437,7 @@ FIELD_TEXT: Final[dict[str, str]] = {
     "unit_weight": "единица веса",
     "item_code": "код товара",
     "pieces": "количество штук",
+    "label": "формат этикетки",
     "unit_price": "цена",
     "tare": "тара, г",
     "barcode": "номер штрихкода",
@@ -525,6 +561,7 @@ def record_for(plu: Plu, *, department: int = 1, barcode: int = 1) -> tuple[PluR
         type=PluType.BY_WEIGHT if plu.weighted else PluType.BY_COUNT,
         name1=name1,
         name2=name2,
+        label=plu.label_format,
         unit_weight=1,
         item_code=plu.item_code,
         pieces=0 if plu.weighted else 1,
@@ -546,6 +583,7 @@ _LIMITS: Final = (
     RANGES["unit_price"],
     RANGES["tare"],
     (0, RANGES["sell_by_date"][1] - 1),
+    RANGES["label"],
 )
 
 
@@ -555,7 +593,9 @@ def plu_frame(plu: Plu, *, address: int, department: int = 1, barcode: int = 1) 
     thousands. A PLU outside the scale's ranges raises :class:`RecordError` saying what."""
     name = plu.name
     life = plu.shelf_life_days
-    (n_low, n_high), (i_low, i_high), (p_low, p_high), (t_low, t_high), (l_low, l_high) = _LIMITS
+    (n_low, n_high), (i_low, i_high), (p_low, p_high), (t_low, t_high), (l_low, l_high), (f_low, f_high) = (
+        _LIMITS
+    )
     try:
         if not (
             n_low <= plu.number <= n_high
@@ -563,6 +603,7 @@ def plu_frame(plu: Plu, *, address: int, department: int = 1, barcode: int = 1) 
             and p_low <= plu.price <= p_high
             and t_low <= plu.tare_grams <= t_high
             and l_low <= life <= l_high
+            and f_low <= plu.label_format <= f_high
             and 1 <= department <= MAX_DEPARTMENT
         ):
             raise ValueError
@@ -579,7 +620,7 @@ def plu_frame(plu: Plu, *, address: int, department: int = 1, barcode: int = 1) 
         b"",
         b"",
         0,
-        0,
+        plu.label_format,
         0,
         0,
         1,
@@ -630,6 +671,7 @@ def plu_from(record: PluRecord, ingredients: str = "") -> Plu:
         shelf_life_days=max(record.sell_by_date - 1, 0),
         tare_grams=record.tare,
         ingredients=ingredients,
+        label_format=record.label,
     )
 
 
@@ -721,6 +763,84 @@ def decode_barcode(raw: bytes | bytearray | memoryview) -> BarcodeRecord:
 
 def write_barcode(address: int, record: BarcodeRecord) -> bytes:
     return frame_bytes(WRITE, BARCODE, address, encode_barcode(record))
+
+
+# --- speed keys -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTable:
+    """One key set: the PLU number each of its 144 keys calls (0: none), and the scale's keyboard type."""
+
+    set: int
+    keyboard: int
+    plus: tuple[int, ...] = NO_KEYS
+
+
+def keys_of(keys: Mapping[int, int]) -> tuple[int, ...]:
+    """The 144 keys of a set from ``keys`` (key → PLU number), every other key empty."""
+    plus = [0] * KEYS_PER_SET
+    for key, number in keys.items():
+        if not 1 <= key <= KEYS_PER_SET:
+            raise RecordError(f"клавиша {key} вне 1…{KEYS_PER_SET}")
+        if not 1 <= number <= MAX_PLU_NUMBER:
+            raise RecordError(f"клавиша {key}: номер PLU {number} вне 1…{MAX_PLU_NUMBER}")
+        plus[key - 1] = number
+    return tuple(plus)
+
+
+def key_problems(table: KeyTable) -> list[str]:
+    """What in ``table`` the scale would not take, in words (its keyboard type aside: that is the
+    scale's own)."""
+    found = [] if table.set in KEY_SETS else [f"набор клавиш {table.set} вне 1…{len(KEY_SETS)}"]
+    found += [
+        f"клавиша {key}: номер PLU {number} вне 0…{MAX_PLU_NUMBER}"
+        for key, number in enumerate(table.plus, start=1)
+        if number > MAX_PLU_NUMBER
+    ]
+    return found
+
+
+def encode_keys(table: KeyTable) -> bytes:
+    if len(table.plus) != KEYS_PER_SET:
+        raise RecordError(f"a key set has {KEYS_PER_SET} keys, got {len(table.plus)}")
+    try:
+        return KEY_TABLE.pack(table.set, table.keyboard, *table.plus)
+    except struct.error as exc:
+        raise RecordError(f"key set {table.set} does not fit its bytes: {exc}") from None
+
+
+def decode_keys(raw: bytes | bytearray | memoryview) -> KeyTable:
+    if len(raw) != KEY_TABLE.size:
+        raise RecordError(f"a key set has {KEY_TABLE.size} bytes, got {len(raw)}")
+    number, keyboard, *plus = KEY_TABLE.unpack(raw)
+    return KeyTable(number, keyboard, tuple(plus))
+
+
+def keys_number(number: int, keyboard: int) -> int:
+    """The number the answer to a key set's frame carries: its first four bytes."""
+    return number | keyboard << 16
+
+
+def write_keys(address: int, table: KeyTable) -> bytes:
+    """A ``W K`` frame: a PC writing a key set, or a scale sending the one it was asked for."""
+    return frame_bytes(WRITE, SPEED_KEYS, address, encode_keys(table))
+
+
+def read_keys(address: int, number: int) -> bytes:
+    return frame_bytes(READ, SPEED_KEYS, address, KEY_HEADER.pack(number, 0))
+
+
+def parse_keys(frame: Frame) -> KeyTable:
+    if frame.command != WRITE or frame.data_type != SPEED_KEYS:
+        raise FrameError(
+            f"expected W K with a key set, got {frame.command!r} {frame.data_type:#04x} "
+            f"with {len(frame.data)} bytes"
+        )
+    try:
+        return decode_keys(frame.data)
+    except RecordError as exc:
+        raise FrameError(str(exc)) from None
 
 
 # --- status ---------------------------------------------------------------------------------------

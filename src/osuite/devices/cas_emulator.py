@@ -14,6 +14,12 @@ before reading the answers (TCP holds what the scale has not read yet):
   so a driver that sends what the scale's menu would not take is caught.
 - ``W B`` → a barcode format is kept; format 1 (the one the driver's PLUs print with), when it is an
   EAN-13 a :class:`~osuite.core.barcodes.BarcodeTemplate` can read, becomes the memory's template.
+- ``W K`` → a key set is kept in the memory (:meth:`~osuite.devices.labelscale.PluMemory.key_table`)
+  and answered ``G``; a set outside 1..5, or a keyboard type other than its own (a bench keyboard, 1)
+  for sets 1..4, is refused with 82, data that is not one whole set with 97, and so is a key calling a
+  PLU number over 999999.
+- ``R K`` → ``W K`` with the set as it holds it (every key empty when it was never written) and its
+  keyboard type; a set outside 1..5 → ``N`` 82.
 - ``R N`` → ``W N`` with the scale's status (empty platform, stable, kg with 3 decimals, 2 price
   decimals).
 - any other data type → ``N`` 95.
@@ -45,6 +51,7 @@ log = logging.getLogger("osuite.devices.cas_emulator")
 PARTIAL_FRAME_TIMEOUT: Final = 0.5  # the firmware's 5 × 100 ms before it forgets a frame
 DEFAULT_CAPACITY: Final = 10_000
 LABEL_BARCODE: Final = 1  # the barcode format whose template labels are built with
+KEYBOARD: Final = 1  # its keyboard type: a bench scale's (B)
 
 _HEADER: Final = codec.HEADER.size
 _FROM_PC: Final = frozenset(b"WR")
@@ -129,11 +136,15 @@ class CasEmulator:
         if command == codec.READ:
             if data_type == codec.STATUS:
                 return codec.status_answer(self.scale_id, codec.Status())
+            if data_type == codec.SPEED_KEYS:
+                return self._read_keys(data)
             return self._refuse(data_type, _number_in(data_type, data), codec.ErrorCode.INTERPRETER, 0)
         if data_type == codec.PLU:
             return self._plu(data)
         if data_type == codec.BARCODE:
             return self._barcode(data)
+        if data_type == codec.SPEED_KEYS:
+            return self._keys(data)
         return self._refuse(data_type, _number_in(data_type, data), codec.ErrorCode.INTERPRETER, 0)
 
     # --- data types -----------------------------------------------------------------------------
@@ -198,6 +209,31 @@ class CasEmulator:
             if template is not None:
                 self.memory.set_template(template)
         return codec.good(codec.BARCODE, self.scale_id, number)
+
+    def _keys(self, data: bytes) -> bytes:
+        number = _number_in(codec.SPEED_KEYS, data)
+        key_set, keyboard = codec.KEY_HEADER.unpack((data + bytes(4))[:4])
+        if key_set not in codec.KEY_SETS or (key_set != codec.SELF_SERVICE_SET and keyboard != KEYBOARD):
+            return self._refuse(codec.SPEED_KEYS, number, codec.ErrorCode.NUMBER_OVER, 0)
+        if len(data) != codec.KEY_TABLE.size:
+            return self._refuse(codec.SPEED_KEYS, number, codec.ErrorCode.DATA, 0)
+        table = codec.decode_keys(data)
+        problems = codec.key_problems(table)
+        if problems:
+            log.info("key set %d refused: %s", key_set, "; ".join(problems))
+            return self._refuse(codec.SPEED_KEYS, number, codec.ErrorCode.DATA, 0)
+        self.memory.set_key_table(key_set, table.plus)
+        return codec.good(codec.SPEED_KEYS, self.scale_id, number)
+
+    def _read_keys(self, data: bytes) -> bytes:
+        key_set = codec.KEY_HEADER.unpack((data + bytes(4))[:4])[0]
+        if key_set not in codec.KEY_SETS:
+            return self._refuse(
+                codec.SPEED_KEYS, _number_in(codec.SPEED_KEYS, data), codec.ErrorCode.NUMBER_OVER, 0
+            )
+        keyboard = codec.SELF_SERVICE_SET if key_set == codec.SELF_SERVICE_SET else KEYBOARD
+        table = codec.KeyTable(key_set, keyboard, self.memory.key_table(key_set) or codec.NO_KEYS)
+        return codec.write_keys(self.scale_id, table)
 
     def _refuse(self, data_type: int, number: int, code: int, scale_id: int | None = None) -> bytes:
         with self._lock:

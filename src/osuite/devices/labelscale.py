@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -34,7 +34,7 @@ class Capability(StrEnum):
     CLEAR = "clear"  # delete every PLU at once
     MESSAGES = "messages"  # ingredients / composition text printed on the label
     BARCODE_FORMAT = "barcode_format"  # the scale is told the barcode template to print
-    HOTKEYS = "hotkeys"  # PLUs can sit on the scale's speed keys
+    HOTKEYS = "hotkeys"  # the scale's speed keys can be set (LabelScale.set_hotkeys)
     STATUS = "status"
 
 
@@ -51,7 +51,8 @@ class Plu:
     shelf_life_days: int = 0  # 0: none printed
     tare_grams: int = 0
     ingredients: str = ""  # printed when the driver has Capability.MESSAGES
-    hotkey: int | None = None  # a speed key, when the driver has Capability.HOTKEYS
+    hotkey: int | None = None  # the speed key that calls it, when the driver has Capability.HOTKEYS
+    label_format: int = 0  # the label layout kept on the scale it prints with; 0: the scale's own choice
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,11 @@ class LabelScale(Protocol):
 
     def set_barcode(self, template: BarcodeTemplate) -> None: ...
 
+    def set_hotkeys(self, keys: Mapping[int, int]) -> None:
+        """The scale's speed keys, whole (key → the PLU number it calls): a key not named is left empty,
+        so no key is left calling a PLU the scale no longer holds."""
+        ...
+
     def status(self) -> ScaleStatus: ...
 
     def close(self) -> None: ...
@@ -132,8 +138,9 @@ def cut(text: str, limit: int, encoding: str) -> str:
 
 
 class PluMemory:
-    """What an emulated scale keeps, as a real one does across power cuts: its PLU table and the barcode
-    format it was given. With a folder, every change is appended to ``plus.jsonl`` as it happens (one
+    """What an emulated scale keeps, as a real one does across power cuts: its PLU table, the barcode
+    format it was given and its speed keys (a table per key set: the PLU number each key calls, 0 for
+    none). With a folder, every change is appended to ``plus.jsonl`` as it happens (one
     line each, flushed: a kill loses nothing written before it) and replayed on start; the journal is
     rewritten whole only when it has grown well past the table. The label it would print for a PLU is
     built from them, so a test can sell it at the POS."""
@@ -142,6 +149,7 @@ class PluMemory:
         self._lock = threading.Lock()
         self._file = folder / "plus.jsonl" if folder is not None else None
         self._plus: dict[int, Plu] = {}
+        self._keys: dict[int, tuple[int, ...]] = {}
         self._lines = 0
         self.template: BarcodeTemplate | None = None
         if self._file is not None and self._file.exists():
@@ -163,6 +171,8 @@ class PluMemory:
             self._plus.clear()
         elif "template" in entry:
             self.template = BarcodeTemplate.model_validate(entry["template"])
+        elif "keys" in entry:
+            self._keys[int(entry["keys"])] = tuple(entry["plus"])
 
     def table(self) -> dict[int, Plu]:
         with self._lock:
@@ -192,6 +202,16 @@ class PluMemory:
         with self._lock:
             self.template = template
             self._write([{"template": template.model_dump()}])
+
+    def key_table(self, number: int) -> tuple[int, ...]:
+        """Key set ``number``: the PLU number each of its keys calls (empty when it was never set)."""
+        with self._lock:
+            return self._keys.get(number, ())
+
+    def set_key_table(self, number: int, plus: Sequence[int]) -> None:
+        with self._lock:
+            self._keys[number] = tuple(plus)
+            self._write([{"keys": number, "plus": list(plus)}])
 
     def close(self) -> None:
         with self._lock:
@@ -228,9 +248,10 @@ class PluMemory:
         if self._lines > 4 * len(self._plus) + 1000:  # mostly history: keep only what is there now
             self._journal.close()
             temporary = self._file.with_suffix(".tmp")
-            now = [{"put": asdict(p)} for p in self._plus.values()]
+            now: list[dict[str, Any]] = [{"put": asdict(p)} for p in self._plus.values()]
             if self.template is not None:
                 now.append({"template": self.template.model_dump()})
+            now += [{"keys": number, "plus": list(plus)} for number, plus in self._keys.items()]
             temporary.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in now), "utf-8")
             os.replace(temporary, self._file)
             self._lines = len(now)

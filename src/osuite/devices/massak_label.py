@@ -19,7 +19,7 @@ clean; a connection the scale dropped while idle is opened again once, when noth
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from osuite.core.barcodes import BarcodeTemplate
@@ -123,6 +123,10 @@ class MassaKLabelScale(TcpDriver):
                 ScaleErrorCode.REFUSED, f"не приняли формат штрихкода {fmt.mask}: {frames.error_text(code)}"
             )
         self._prefix = fmt.prefix
+
+    def set_hotkeys(self, keys: Mapping[int, int]) -> None:
+        """Not declared (no :attr:`Capability.HOTKEYS`): the scale's key file is not written."""
+        raise LabelScaleError(ScaleErrorCode.UNSUPPORTED, "этот драйвер Масса-К не пишет быстрые клавиши")
 
     def status(self) -> ScaleStatus:
         try:

@@ -28,7 +28,7 @@ The PLU record (file type 1)::
     Length u16        the bytes after this field, through the checksum
     Status u8         bit 0: centre the name; bit 1: piece goods (clear: weighed)
     Country u8        0 = Russia
-    LabelFormat u8    0..10, a record of the label-format file
+    LabelFormat u8    0..10, a record of the label-format file (Plu.label_format, as it is)
     BarcodeFormat u8  0..19, a record of the barcode-format file
     Prefix u8         the barcode's prefix, 0..99 (0: the barcode format's own)
     Price i32         kopecks per kg (weighed) or per piece, 0..9 999 999
@@ -224,13 +224,14 @@ def fit(plu: Plu) -> Plu:
         shelf_life_days=plu.shelf_life_days,
         tare_grams=plu.tare_grams,
         ingredients=fit_ingredients(plu.ingredients),
+        label_format=plu.label_format,
     )
 
 
 # --- the PLU record ----------------------------------------------------------------------------------
 
 
-def record_of(plu: Plu, *, prefix: int = 0, barcode_format: int = 1, label_format: int = 1) -> PluRecord:
+def record_of(plu: Plu, *, prefix: int = 0, barcode_format: int = 1) -> PluRecord:
     """The record for ``plu``, its text fitted (see :func:`cuts` for what was cut)."""
     return PluRecord(
         number=plu.number,
@@ -241,7 +242,7 @@ def record_of(plu: Plu, *, prefix: int = 0, barcode_format: int = 1, label_forma
         tare_grams=plu.tare_grams,
         shelf_life_minutes=plu.shelf_life_days * MINUTES_A_DAY,
         ingredients=fit_ingredients(plu.ingredients),
-        label_format=label_format,
+        label_format=plu.label_format,
         barcode_format=barcode_format,
         prefix=prefix,
     )
@@ -315,9 +316,7 @@ def encode_plu(record: PluRecord) -> bytes:
     return body + bytes((checksum(body),))
 
 
-def quick_record(
-    plu: Plu, *, prefix: int = 0, barcode_format: int = 1, label_format: int = 1
-) -> bytes | None:
+def quick_record(plu: Plu, *, prefix: int = 0, barcode_format: int = 1) -> bytes | None:
     """``encode_plu(record_of(plu, …))`` for the usual PLU, whose text needs no fitting, in one pass;
     None for any other (then take the long way, which also says what it cut or why it cannot)."""
     name, ingredients = plu.name, plu.ingredients
@@ -336,7 +335,7 @@ def quick_record(
                 _PLU.size - 6 + len(strings) + _CHECKSUM_SIZE,
                 0 if plu.weighted else STATUS_PIECE,
                 0,
-                label_format,
+                plu.label_format,
                 barcode_format,
                 prefix,
                 plu.price,
@@ -489,6 +488,7 @@ def plu_of(record: PluRecord) -> Plu:
         shelf_life_days=record.shelf_life_minutes // MINUTES_A_DAY,
         tare_grams=record.tare_grams,
         ingredients=record.ingredients,
+        label_format=record.label_format,
     )
 
 

@@ -19,7 +19,7 @@ It reads frames byte for byte and answers:
 - CMD_TCP_REQ_UFILES → CMD_TCP_UFILE with the Num-th PLU (by number) of the table as it was when
   record 1 was asked for, or CMD_TCP_ERR_UFILE past its end.
 
-Records it sends back are written afresh from what it keeps (label format 1, barcode format 1, the
+Records it sends back are written afresh from what it keeps (its label format, barcode format 1, the
 barcode format's prefix). ``fault`` spoils its answers on purpose, to try a driver: ``"bad_crc"`` sends
 them with a wrong CRC, ``"truncate"`` only their first half.
 """

@@ -32,7 +32,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from osuite.core.barcodes import BarcodeTemplate
@@ -206,6 +206,11 @@ class ShtrihScale:
             self._checked(codec.Command.SET_PREFIXES, bytes((weight, piece)), "запись префиксов")
             self._checked(codec.Command.SET_PREFIX_TYPE, bytes((codec.PREFIX_TYPE_GOODS,)), "тип префикса")
             self._checked(codec.Command.SET_STRUCTURE, bytes((structure.number,)), "структура штрихкода")
+
+    def set_hotkeys(self, keys: Mapping[int, int]) -> None:
+        """Not declared (no :attr:`Capability.HOTKEYS`): each PLU with a key says in its result that the
+        key was not set."""
+        raise LabelScaleError(ScaleErrorCode.UNSUPPORTED, "этот драйвер Штрих-Принт не пишет быстрые клавиши")
 
     def status(self) -> ScaleStatus:
         with self._lock:

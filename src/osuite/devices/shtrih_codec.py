@@ -48,6 +48,10 @@ command is dynamic"): its true size is given by its record count (and by the dat
 - The barcode settings' data: 75h takes the structure number (1 byte, 0 … 14), 73h the prefix type
   (1 byte, 0 … 3), 77h the weight-goods and piece-goods prefixes (1 byte each, 0 … 99); their reading
   counterparts (74h, 72h, 76h) answer the same bytes.
+- A PLU's label format goes in the low nibble of its formats byte as the scale server's setting gives
+  it (0: the scale's setting); the document gives the nibble and no list of formats, so 0 … 15 is sent
+  and a larger one is refused here, before sending, as the scale would (113), and the emulator takes
+  any nibble. The barcode structure nibble stays 0: the structure is the scale's (75h).
 - The ranges the document names without a bound: item code 1 … 999 999, shelf life 0 … 9 999 days,
   tare 0 … 9 999 g, group code 0 … 9 999 (:func:`record_error`, which the emulator answers by and
   :func:`plu_problem`, which the driver checks before sending). A 55h with one record out of range is
@@ -91,6 +95,7 @@ MAX_TARE: Final = 9_999
 MAX_GROUP: Final = 9_999
 MAX_PREFIX_TYPE: Final = 4
 MAX_STRUCTURE: Final = 14
+MAX_LABEL_FORMAT: Final = 0x0F  # the low nibble of the record's formats byte
 
 
 class Command(IntEnum):
@@ -410,7 +415,8 @@ def name_lines(name: str) -> tuple[bytes, bytes]:
 
 
 def record_of(plu: Plu) -> Record:
-    """The record that writes ``plu`` (its name fitted, no message, group code, picture or date)."""
+    """The record that writes ``plu`` (its name fitted, its label format, no message, group code,
+    picture or date)."""
     line1, line2 = name_lines(plu.name)
     return Record(
         number=plu.number,
@@ -418,6 +424,7 @@ def record_of(plu: Plu) -> Record:
         line1=line1,
         line2=line2,
         price=plu.price,
+        formats=plu.label_format,
         shelf_life_days=plu.shelf_life_days,
         tare_grams=plu.tare_grams,
         flags=0 if plu.weighted else PIECE,
@@ -433,6 +440,7 @@ def plu_of(record: Record) -> Plu:
         weighted=not record.piece,
         shelf_life_days=record.shelf_life_days,
         tare_grams=record.tare_grams,
+        label_format=record.formats & MAX_LABEL_FORMAT,
     )
 
 
@@ -448,6 +456,8 @@ def plu_problem(plu: Plu) -> tuple[int, str] | None:
         return Error.BAD_SHELF_LIFE, f"срок годности {plu.shelf_life_days} дн. вне 0…{MAX_SHELF_LIFE}"
     if not 0 <= plu.tare_grams <= MAX_TARE:
         return Error.BAD_TARE, f"тара {plu.tare_grams} г вне 0…{MAX_TARE}"
+    if not 0 <= plu.label_format <= MAX_LABEL_FORMAT:
+        return Error.BAD_LABEL_FORMAT, f"формат этикетки {plu.label_format} вне 0…{MAX_LABEL_FORMAT}"
     return None
 
 

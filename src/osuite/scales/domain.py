@@ -8,6 +8,12 @@
   an upload sends only what changed, and a full reload sends everything.
 - The label's barcode carries the product's article as the item code, so the article of a product sold
   on a scale must be digits that fit the barcode template's item field; others are refused by name.
+- Speed keys follow PLU numbers: where a scale has N keys, key k calls PLU k for k up to N. A product
+  keeps its key as long as it keeps its number, that is as long as the scale holds it; when it leaves, its
+  key is cleared, until a product takes the number again and the key calls that one. A key calls only a
+  PLU the scale holds as it should be, so a PLU the scale refused leaves its key empty.
+- Every PLU prints with the label format set for its scale; the format is part of the record, so a
+  change of format sends the PLUs again.
 """
 
 from __future__ import annotations
@@ -103,9 +109,9 @@ def item_code(article: str, template: BarcodeTemplate) -> int:
     return int(text)
 
 
-def plu_of(product: Product, number: int, code: int, hotkeys: int = 0) -> Plu:
-    """The PLU record of ``product`` at ``number``, its label carrying ``code`` (see :func:`item_code`);
-    hotkeys go to the first numbers when the scale has them."""
+def plu_of(product: Product, number: int, code: int, *, hotkeys: int = 0, label_format: int = 0) -> Plu:
+    """The PLU record of ``product`` at ``number``, its label carrying ``code`` (see :func:`item_code`)
+    and printed in ``label_format``; a scale with ``hotkeys`` keys has its first numbers on them."""
     assert product.price is not None
     return Plu(
         number=number,
@@ -115,6 +121,7 @@ def plu_of(product: Product, number: int, code: int, hotkeys: int = 0) -> Plu:
         weighted=product.weighted,
         shelf_life_days=product.shelf_life_days,
         hotkey=number if number <= hotkeys else None,
+        label_format=label_format,
     )
 
 
@@ -123,6 +130,16 @@ def digest(plu: Plu) -> str:
     """What the scale was sent, in a few bytes: equal digests, nothing to send. (The record's repr names
     every field; the same record is digested for every scale that holds it, hence the cache.)"""
     return hashlib.blake2b(repr(plu).encode(), digest_size=12).hexdigest()
+
+
+def key_table(desired: Mapping[int, Plu], accepted: Mapping[int, str]) -> dict[int, int]:
+    """The speed keys of a scale that holds ``desired`` and last accepted ``accepted`` (PLU number →
+    digest): each key calls the PLU that has it, when the scale holds that PLU as it should be."""
+    return {
+        plu.hotkey: number
+        for number, plu in desired.items()
+        if plu.hotkey is not None and accepted.get(number) == digest(plu)
+    }
 
 
 @dataclass(frozen=True)

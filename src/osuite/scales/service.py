@@ -346,7 +346,9 @@ def wanted(s: Scales, conn: Connection, scale: Record) -> Wanted:
                 [{"scale_id": scale["id"], "product_id": p, "number": n} for p, n in numbers.items()],
             )
     plus = {
-        numbers[p.id]: domain.plu_of(p, numbers[p.id], codes[p.id], scale["hotkeys"])
+        numbers[p.id]: domain.plu_of(
+            p, numbers[p.id], codes[p.id], hotkeys=scale["hotkeys"], label_format=scale["label_format"]
+        )
         for p in fit
         if p.id in numbers
     }
@@ -375,7 +377,9 @@ def store_id(conn: Connection) -> str:
 
 def upload(s: Scales, scale_id: str) -> UploadResult:
     """Send ``scale_id`` what changed (everything when a full reload was ordered); each batch's answers
-    are recorded as they come, so an upload cut short resumes where it stopped."""
+    are recorded as they come, so an upload cut short resumes where it stopped. A scale whose driver
+    sets speed keys then gets its whole key table (:func:`domain.key_table`) every time: it is small, the
+    driver leaves a table the scale already holds alone, and a table that failed is sent again."""
     with s.db.write() as conn:
         scale = get_scale(conn, scale_id)
         state = conn.execute(select(t.states).where(t.states.c.scale_id == scale_id)).mappings().one()
@@ -397,7 +401,7 @@ def upload(s: Scales, scale_id: str) -> UploadResult:
         )
     written = deleted = refused = 0
     error: str | None = None
-    retry = busy = reload = False
+    retry = busy = deleting = False
     try:
         with _driver(s, scale) as driver:
             if full and Capability.BARCODE_FORMAT in driver.capabilities:
@@ -414,13 +418,15 @@ def upload(s: Scales, scale_id: str) -> UploadResult:
                 written += ok
                 refused += bad
             if stale and Capability.PLU_DELETE in driver.capabilities:
+                deleting = True
                 answers = driver.delete(stale)
+                deleting = False
                 _forget(s, scale_id, [a.number for a in answers if a.ok])
                 deleted = sum(a.ok for a in answers)
+            if Capability.HOTKEYS in driver.capabilities:
+                driver.set_hotkeys(domain.key_table(want.plus, _accepted(s, scale_id)))
     except LabelScaleError as exc:
         error, retry, busy = exc.message, exc.retry, exc.code is ScaleErrorCode.BUSY
-        # A delete cut short may have left the scale with less than we know of: reload it in full.
-        reload = bool(stale) and written + refused == len(todo.write)
     finished = s.now()
     with s.db.write() as conn:
         conn.execute(
@@ -439,7 +445,8 @@ def upload(s: Scales, scale_id: str) -> UploadResult:
                 busy=busy,
                 message=error,
                 pending=True,
-                full=bool(state["full"]) or reload,
+                # A delete cut short may have left the scale with less than we know of: reload it in full.
+                full=bool(state["full"]) or deleting,
                 attempts=attempts,
                 next_attempt_at=finished + timedelta(seconds=wait),
             )
@@ -487,6 +494,17 @@ def _record(
         upsert_rows(conn, t.sent, rows, ("scale_id", "number"))
     ok = sum(1 for row in rows if row["digest"] is not None)
     return ok, len(rows) - ok
+
+
+def _accepted(s: Scales, scale_id: str) -> dict[int, str]:
+    """What the scale holds as far as we know: PLU number → the digest it accepted."""
+    with s.db.read() as conn:
+        rows = conn.execute(
+            select(t.sent.c.number, t.sent.c.digest).where(
+                t.sent.c.scale_id == scale_id, t.sent.c.digest.is_not(None)
+            )
+        ).all()
+    return {number: digest for number, digest in rows}
 
 
 def _forget(s: Scales, scale_id: str, numbers: Sequence[int] | None) -> None:
