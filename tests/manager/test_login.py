@@ -4,6 +4,8 @@ only the sections of installed programs are shown."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,3 +100,58 @@ def test_after_login_a_person_stays_on_this_site(target: str) -> None:
     path = _local(target)
     assert path.startswith("/") and not path.startswith("//")
     assert "://" not in path.split("?", 1)[0] or path.startswith("/")
+
+
+def _check(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "manager.toml"
+    config.write_text("".join(f'{name} = "{value}"\n' for name, value in settings.items()), encoding="utf-8")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "osuite",
+            "manager",
+            "check",
+            "--config",
+            str(config),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_says_which_programs_answer_and_which_are_not_set_up(
+    tmp_path: Path, dataserver: tuple[ServerProcess, str]
+) -> None:
+    server, key = dataserver
+    good = _check(tmp_path, dataserver_url=server.url, dataserver_key=key)
+    assert good.returncode == 0, good.stderr
+    assert f"data server at {server.url}: ok" in good.stdout
+    assert "processing center: not set up (its section is not shown)" in good.stdout
+    bad = _check(
+        tmp_path, dataserver_url=server.url, dataserver_key="not-a-key", scales_url="http://127.0.0.1:9"
+    )
+    assert bad.returncode == 1
+    assert f"data server at {server.url}: " in bad.stdout and ": ok" not in bad.stdout
+    assert (
+        "scale server at http://127.0.0.1:9: the scale server at http://127.0.0.1:9 does not answer"
+        in bad.stdout
+    )
+    assert "some programs cannot be used" in bad.stderr
+
+
+def test_help_explains_how_to_set_it_up() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "osuite", "manager", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    for word in ("serve", "check", "dataserver_key", "osuite dataserver apikey manager"):
+        assert word in " ".join(done.stdout.split()), done.stdout
