@@ -44,6 +44,8 @@ GOAL_RATIO = 2.0
 ANSWER = 17  # bytes of a CAS ``G`` answer
 STORE = "S1"
 WEIGHT = DEFAULT_TEMPLATES[0]
+LABEL_FORMAT = 1
+"""The scales' label format: the baseline's frames carry it too, so both send the very same bytes."""
 
 
 def serve_emulators(count: int) -> None:
@@ -114,7 +116,7 @@ def seed(scales: service.Scales, goods: list[domain.Product], ports: list[int]) 
                 "password": "",
                 "enabled": True,
                 "barcode_template": WEIGHT.name,
-                "label_format": 1,
+                "label_format": LABEL_FORMAT,
                 "hotkeys": 0,
             },
         )
@@ -172,7 +174,7 @@ def main() -> None:
         ports: list[int] = json.loads(child.stdout.readline())
         goods = products(args.plus)
         frames = b"".join(
-            cas_codec.plu_frame(domain.plu_of(p, n, int(p.article)), address=1)[0]
+            cas_codec.plu_frame(domain.plu_of(p, n, int(p.article), label_format=LABEL_FORMAT), address=1)[0]
             for n, p in enumerate(goods, start=1)
         )
         bare_seconds = bare(ports, frames, len(goods))
