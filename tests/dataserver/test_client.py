@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,7 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from osuite.dataserver import clients
-from osuite.dataserver.client import DataServerClient, DataServerError, DataServerUnreachable
+from osuite.dataserver.client import (
+    DataServerClient,
+    DataServerError,
+    DataServerUnreachable,
+    EnrollmentFailed,
+    enroll_with,
+)
 from osuite.dataserver.context import DataServer
 from osuite.dataserver.wire.catalog import PromotionCreate, PromotionUpdate
 from osuite.dataserver.wire.clients import COMMANDS, DeviceState, HeartbeatIn, ShiftState, StoreUpdate
@@ -58,6 +65,20 @@ def test_a_store_made_on_the_command_line_enrolls_a_terminal(
         DataServerClient.enroll(server.url, code=code)
     assert refused.value.status == 403
     assert "already used" in refused.value.detail
+
+
+def test_a_programs_enroll_command_gets_its_identity_or_says_why_not(
+    server: ServerProcess, manager: DataServerClient
+) -> None:
+    store_id = manager.create_store("EN1", "Shop EN1").id
+    code = manager.issue_enrollment_code(store_id, "scales", "").code
+    enrolled = enroll_with(server.url, code, "Весы")
+    assert (enrolled.kind, enrolled.name, enrolled.store_id) == ("scales", "Весы", store_id)
+    with pytest.raises(EnrollmentFailed, match=r"the data server refused the code: .*already used"):
+        enroll_with(server.url, code, "Весы")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(EnrollmentFailed, match=re.escape(f"cannot reach the data server at {nowhere}")):
+        enroll_with(nowhere, code, "Весы")
 
 
 def test_the_manager_runs_a_terminal_remotely(server: ServerProcess, manager: DataServerClient) -> None:

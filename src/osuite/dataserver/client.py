@@ -65,6 +65,24 @@ class DataServerUnreachable(DataServerError):
     """No answer at all (connection refused, timeout): ``status`` is 0; try again later."""
 
 
+class EnrollmentFailed(Exception):
+    """``osuite <program> enroll`` could not enroll; the message says why, for the IT person."""
+
+
+def enroll_with(server: str, code: str, name: str) -> Enrolled:
+    """What every program's ``enroll`` command does: trade the one-time code at ``server`` for this
+    program's identity (its ``name`` filled in when the server kept none)."""
+    import osuite
+
+    try:
+        enrolled = DataServerClient.enroll(server, code=code, name=name, version=osuite.__version__)
+    except DataServerError as exc:
+        raise EnrollmentFailed(f"the data server refused the code: {exc.detail}") from None
+    except Exception as exc:
+        raise EnrollmentFailed(f"cannot reach the data server at {server}: {exc}") from None
+    return enrolled.model_copy(update={"name": enrolled.name or name})
+
+
 def command_result(
     command_id: str,
     status: Literal["done", "failed"],

@@ -38,18 +38,15 @@ def enroll(
     database_url: DatabaseOption = None,
 ) -> None:
     """Register this till with its data server (once); the catalog then arrives when it is served."""
-    import osuite
-    from osuite.dataserver.client import DataServerClient, DataServerError
+    from osuite.dataserver.client import EnrollmentFailed, enroll_with
     from osuite.pos.app import open_pos
     from osuite.pos.context import record_enrollment
 
     settings = settings_or_exit(PosSettings, config, data_dir=data_dir, database_url=database_url)
     try:
-        enrolled = DataServerClient.enroll(server, code=code, name=name, version=osuite.__version__)
-    except DataServerError as exc:
-        raise fail(f"the data server refused the code: {exc.detail}") from None
-    except Exception as exc:
-        raise fail(f"cannot reach the data server at {server}: {exc}") from None
+        enrolled = enroll_with(server, code, name)
+    except EnrollmentFailed as exc:
+        raise fail(str(exc)) from None
     pos = open_pos(settings)
     try:
         with pos.db.write() as conn:
@@ -57,13 +54,13 @@ def enroll(
                 conn,
                 client_id=enrolled.client_id,
                 store_id=enrolled.store_id,
-                name=enrolled.name or name,
+                name=enrolled.name,
                 server_url=server,
                 token=enrolled.token,
             )
     finally:
         pos.close()
-    typer.echo(f"enrolled as {enrolled.name or name} ({enrolled.client_id}) of store {enrolled.store_id}")
+    typer.echo(f"enrolled as {enrolled.name} ({enrolled.client_id}) of store {enrolled.store_id}")
 
 
 @app.command()
