@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -24,11 +25,13 @@ from osuite.processing.wire import (
     CancelAnswer,
     CardRead,
     CommitAnswer,
+    CustomerJournal,
     CustomerRead,
     HoldAnswer,
     ImportReport,
     JournalRead,
     LookupAnswer,
+    ProgramRead,
     ReturnAnswer,
 )
 
@@ -39,6 +42,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 def new_transaction_id() -> str:
     """An id for one call, made where the call is born (a UUIDv7)."""
     return new_id()
+
+
+def _segment(text: str) -> str:
+    """A number or id typed by a person, as one segment of a path (a ``/`` or ``?`` stays in it)."""
+    return quote(text, safe="")
 
 
 class ProcessingError(RuntimeError):
@@ -207,29 +215,71 @@ class ProcessingClient:
         body = {"number": number, **fields}
         return CardRead.model_validate(self.request("POST", "/api/v1/cards", json=body))
 
-    def block_card(self, number: str) -> CardRead:
-        return CardRead.model_validate(self.request("POST", f"/api/v1/cards/{number}/block"))
+    def customers(
+        self, *, phone: str | None = None, after: str | None = None, limit: int = 500
+    ) -> list[CustomerRead]:
+        """Customers by id, a page at a time: pass the last id seen as ``after``."""
+        params: dict[str, Any] = {"limit": limit}
+        if phone:
+            params["phone"] = phone
+        if after:
+            params["after"] = after
+        found = self.request("GET", "/api/v1/customers", params=params)
+        return [CustomerRead.model_validate(c) for c in found]
 
-    def unblock_card(self, number: str) -> CardRead:
-        return CardRead.model_validate(self.request("POST", f"/api/v1/cards/{number}/unblock"))
+    def customer(self, customer_id: str) -> CustomerRead:
+        return CustomerRead.model_validate(self.request("GET", f"/api/v1/customers/{_segment(customer_id)}"))
+
+    def update_customer(
+        self, customer_id: str, name: str, *, phone: str | None = None, email: str | None = None
+    ) -> CustomerRead:
+        body = {"name": name, "phone": phone, "email": email}
+        path = f"/api/v1/customers/{_segment(customer_id)}"
+        return CustomerRead.model_validate(self.request("PUT", path, json=body))
+
+    def customer_journal(self, customer_id: str) -> CustomerJournal:
+        path = f"/api/v1/customers/{_segment(customer_id)}/journal"
+        return CustomerJournal.model_validate(self.request("GET", path))
+
+    def card(self, number: str) -> CardRead:
+        return CardRead.model_validate(self.request("GET", f"/api/v1/cards/{_segment(number)}"))
+
+    def block_card(self, number: str, *, actor: str = "") -> CardRead:
+        """``actor``: who blocks it, kept in the center's audit (the key's name when left out)."""
+        path = f"/api/v1/cards/{_segment(number)}/block"
+        return CardRead.model_validate(self.request("POST", path, json={"actor": actor}))
+
+    def unblock_card(self, number: str, *, actor: str = "") -> CardRead:
+        path = f"/api/v1/cards/{_segment(number)}/unblock"
+        return CardRead.model_validate(self.request("POST", path, json={"actor": actor}))
 
     def card_lost(self, number: str, replacement: str | None = None) -> CardRead:
         body = {"replacement": replacement}
-        return CardRead.model_validate(self.request("POST", f"/api/v1/cards/{number}/lost", json=body))
+        return CardRead.model_validate(
+            self.request("POST", f"/api/v1/cards/{_segment(number)}/lost", json=body)
+        )
 
     def account(self, account_id: str) -> AccountRead:
-        return AccountRead.model_validate(self.request("GET", f"/api/v1/accounts/{account_id}"))
+        return AccountRead.model_validate(self.request("GET", f"/api/v1/accounts/{_segment(account_id)}"))
 
     def journal(self, account_id: str) -> JournalRead:
-        return JournalRead.model_validate(self.request("GET", f"/api/v1/accounts/{account_id}/journal"))
+        return JournalRead.model_validate(
+            self.request("GET", f"/api/v1/accounts/{_segment(account_id)}/journal")
+        )
 
     def adjust(
         self, account_id: str, amount: int, reason: str, *, actor: str = "", transaction_id: str | None = None
     ) -> AdjustmentAnswer:
         body = {"amount": amount, "reason": reason, "actor": actor, "transaction_id": transaction_id}
         return AdjustmentAnswer.model_validate(
-            self.request("POST", f"/api/v1/accounts/{account_id}/adjustments", json=body)
+            self.request("POST", f"/api/v1/accounts/{_segment(account_id)}/adjustments", json=body)
         )
+
+    def programs(self) -> list[ProgramRead]:
+        return [ProgramRead.model_validate(p) for p in self.request("GET", "/api/v1/programs")]
+
+    def program(self, program_id: str) -> ProgramRead:
+        return ProgramRead.model_validate(self.request("GET", f"/api/v1/programs/{_segment(program_id)}"))
 
     def import_csv(self, kind: str, data: bytes) -> ImportReport:
         """``kind``: customers or cards."""
