@@ -20,7 +20,19 @@ from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, Connection, Select, Table, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from osuite.core.barcodes import BarcodeTemplate
@@ -46,6 +58,7 @@ from osuite.dataserver.wire.catalog import (
     CategoryPatch,
     CategoryRead,
     CategoryUpdate,
+    ChangePosition,
     Page,
     PaymentTypeCreate,
     PaymentTypePatch,
@@ -590,6 +603,40 @@ def delete_price(conn: Connection, ds: DataServer, *, store_id: str, product_id:
     pr = tables.prices.c
     conn.execute(delete(tables.prices).where(pr.store_id == store_id, pr.product_id == product_id))
     _publish(conn, ds, "price", price_key(store_id, product_id), None)
+
+
+# --- change positions -------------------------------------------------------------------------------
+
+
+def change_position(conn: Connection, ds: DataServer, *, entity: str, key: str) -> ChangePosition:
+    """Where the newest change of one entity stands in the change log: a client whose sync cursor has
+    reached it has that change (or a later one)."""
+    c = ds.changelog.tables.changes.c
+    seq = conn.execute(select(func.max(c.seq)).where(c.entity == entity, c.key == key)).scalar()
+    return ChangePosition(seq=seq, last_seq=ds.changelog.last_seq(conn))
+
+
+def product_position(
+    conn: Connection, ds: DataServer, *, product_id: str, store_id: str | None = None
+) -> ChangePosition:
+    """The newest change of a product, its barcodes and its prices (in ``store_id`` only, when given):
+    what a terminal must have pulled to sell it as it is now. A barcode deleted since is not counted
+    (the product no longer names it); ask :func:`change_position` for it."""
+    get_product(conn, product_id=product_id)
+    if store_id is not None:
+        clients.get_store(conn, store_id)
+    b, pr = tables.barcodes.c, tables.prices.c
+    codes = list(conn.execute(select(b.code).where(b.product_id == product_id)).scalars())
+    stores = select(pr.store_id).where(pr.product_id == product_id)
+    if store_id is not None:
+        stores = stores.where(pr.store_id == store_id)
+    priced = [price_key(s, product_id) for s in conn.execute(stores).scalars()]
+    c = ds.changelog.tables.changes.c
+    wanted = [(c.entity == "product") & (c.key == product_id)]
+    wanted += [(c.entity == "barcode") & c.key.in_(chunk) for chunk in _chunks(codes)]
+    wanted += [(c.entity == "price") & c.key.in_(chunk) for chunk in _chunks(priced)]
+    seq = conn.execute(select(func.max(c.seq)).where(or_(*wanted))).scalar()
+    return ChangePosition(seq=seq, last_seq=ds.changelog.last_seq(conn))
 
 
 # --- barcode templates ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from osuite.dataserver.wire.catalog import (
     CategoryPatch,
     CategoryRead,
     CategoryUpdate,
+    ChangePosition,
     Credentials,
     ImportKind,
     ImportReport,
@@ -337,6 +338,42 @@ def delete_price(store_id: Key, product_id: Key, ds: DS, _: Admin) -> Response:
     with _writing(ds) as conn:
         catalog.delete_price(conn, ds, store_id=store_id, product_id=product_id)
     return _done()
+
+
+# --- change positions -------------------------------------------------------------------------------
+
+EntityName = Annotated[
+    str, NoNul, Query(max_length=64, description="What changed, as sync names it: product, barcode, price, …")
+]
+EntityKey = Annotated[
+    str, NoNul, Query(max_length=200, description="Its key as sync names it; a price's is `STORE:PRODUCT`")
+]
+StoreFilter = Annotated[
+    str | None, NoNul, Query(max_length=36, description="Only this store's price (its id); all if left out")
+]
+
+
+@router.get(
+    "/changes/position",
+    tags=CATALOG,
+    summary="Where an entity's newest change stands in the change log",
+    description="A client whose `sync_cursor` (see the clients list) is at least `seq` has that change.",
+)
+def change_position(ds: DS, _: Reader, entity: EntityName, key: EntityKey) -> ChangePosition:
+    with ds.db.read() as conn:
+        return catalog.change_position(conn, ds, entity=entity, key=key)
+
+
+@router.get(
+    "/products/{product_id}/position",
+    tags=CATALOG,
+    responses=_READ,
+    summary="Where the newest change of a product, its barcodes and its prices stands in the change log",
+    description="A client whose `sync_cursor` is at least `seq` sells the product as it is now.",
+)
+def product_position(product_id: Key, ds: DS, _: Reader, store_id: StoreFilter = None) -> ChangePosition:
+    with ds.db.read() as conn:
+        return catalog.product_position(conn, ds, product_id=product_id, store_id=store_id)
 
 
 # --- barcode templates ------------------------------------------------------------------------------

@@ -21,7 +21,14 @@ from osuite.core.sync.puller import Gate, Puller, Replica
 from osuite.core.sync.tables import EdgeTables
 from osuite.core.sync.transport import SyncTransport
 from osuite.core.sync.wire import DocumentIn, IntakeAnswer
-from osuite.dataserver.wire.catalog import Page, PromotionCreate, PromotionRead, PromotionUpdate, SignedIn
+from osuite.dataserver.wire.catalog import (
+    ChangePosition,
+    Page,
+    PromotionCreate,
+    PromotionRead,
+    PromotionUpdate,
+    SignedIn,
+)
 from osuite.dataserver.wire.clients import (
     COMMAND_RESULT,
     ApiKeyCreated,
@@ -251,6 +258,20 @@ class DataServerClient:
 
     def delete_promotion(self, promotion_id: str) -> None:
         self.request("DELETE", f"/api/v1/promotions/{promotion_id}")
+
+    # --- management: where a change stands in the change log --------------------------------------
+
+    def change_position(self, entity: str, key: str) -> ChangePosition:
+        """Where the newest change of ``entity`` ``key`` stands: a client whose ``sync_cursor`` is at
+        least its ``seq`` has it."""
+        body = self.request("GET", "/api/v1/changes/position", params={"entity": entity, "key": key})
+        return ChangePosition.model_validate(body)
+
+    def product_position(self, product_id: str, *, store_id: str | None = None) -> ChangePosition:
+        """The same for a product with its barcodes and its prices (in ``store_id`` only, when given)."""
+        params = {} if store_id is None else {"store_id": store_id}
+        body = self.request("GET", f"/api/v1/products/{product_id}/position", params=params)
+        return ChangePosition.model_validate(body)
 
     def _catalog_pages(
         self, path: str, adapter: TypeAdapter[Page[Any]], params: dict[str, Any] | None = None

@@ -454,6 +454,17 @@ class ImportReport(BaseModel):
     rejected: list[ImportRejection]
 
 
+# --- change positions -------------------------------------------------------------------------------
+
+
+class ChangePosition(BaseModel):
+    """Where a change stands in the change log terminals follow, to tell which of them have it: a
+    client has it once its ``sync_cursor`` (from its heartbeat) is at least ``seq``."""
+
+    seq: int | None = Field(description="The newest change's sequence number; null when none is recorded")
+    last_seq: int = Field(description="The newest sequence number of the whole log, for comparison")
+
+
 # --- the keys of price changes in the sync change log ---------------------------------------------
 
 
