@@ -1,13 +1,15 @@
 """The scale server's published client: what another program (the Manager) may ask of it over HTTP.
 
-Answers are the JSON the API documents at ``/docs`` (plain dicts: the scale server's records are shown
-as they are, not reshaped)."""
+Answers are checked against the models below, which say what the API documents at ``/docs``; a field
+the scale server adds later is ignored until a model names it."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal, TypeVar
 
 import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 
 class ScaleServerError(RuntimeError):
@@ -22,6 +24,87 @@ class ScaleServerError(RuntimeError):
 class ScaleServerUnreachable(ScaleServerError):
     def __init__(self, detail: str) -> None:
         super().__init__(503, detail)
+
+
+class ScaleState(BaseModel):
+    online: bool
+    busy: bool
+    """It answered that it is busy (a person is weighing or editing on it)."""
+    checked_at: datetime | None
+    """When the scale server last spoke to it (a poll or an upload); None: not yet."""
+    message: str
+    """The scale's own words when it last failed."""
+    pending: bool
+    """Something is left to send to it."""
+
+
+class UploadRead(BaseModel):
+    id: str
+    kind: Literal["changes", "full"]
+    started_at: datetime
+    finished_at: datetime | None
+    """None: still running."""
+    written: int
+    deleted: int
+    refused: int
+    error: str | None
+
+
+class RuleRead(BaseModel):
+    id: str
+    kind: Literal["category", "products"]
+    values: list[str]
+
+
+class ScaleRead(BaseModel):
+    id: str
+    name: str
+    department: str
+    model: str
+    protocol: str
+    host: str
+    port: int
+    scale_number: int
+    enabled: bool
+    barcode_template: str
+    label_format: int
+    hotkeys: int
+    rules: list[RuleRead]
+    state: ScaleState
+    last_upload: UploadRead | None
+    plus_loaded: int
+    """PLUs the scale accepted and holds as far as the scale server knows."""
+
+
+class PluRead(BaseModel):
+    number: int
+    product_id: str
+    name: str
+    price: int | None = None
+    """Kopecks sent to the scale, where the scale server says it."""
+    sent_at: datetime | None
+    """When it was last sent; None: not sent yet."""
+    accepted: bool
+    answer: str
+    """What the scale answered when it refused it."""
+
+
+T = TypeVar("T")
+
+_SCALES = TypeAdapter(list[ScaleRead])
+_SCALE = TypeAdapter(ScaleRead)
+_PLUS = TypeAdapter(list[PluRead])
+_UPLOADS = TypeAdapter(list[UploadRead])
+
+
+def _read(adapter: TypeAdapter[T], answer: Any) -> T:
+    """An answer as its model says, or a refusal: a scale server of another version answered."""
+    try:
+        return adapter.validate_python(answer)
+    except ValidationError as exc:
+        raise ScaleServerError(
+            502, f"the scale server answered what this client does not read: {exc}"
+        ) from exc
 
 
 class ScalesClient:
@@ -56,28 +139,25 @@ class ScalesClient:
             raise ScaleServerError(response.status_code, str(detail or response.text[:300]))
         return response.json() if response.content else None
 
-    def scales(self) -> list[dict[str, Any]]:
-        """Every scale with its state and last upload."""
-        found: list[dict[str, Any]] = self.request("GET", "/api/v1/scales")
-        return found
+    def scales(self) -> list[ScaleRead]:
+        """Every scale with its state and last upload, by name."""
+        return _read(_SCALES, self.request("GET", "/api/v1/scales"))
 
-    def scale(self, scale_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.request("GET", f"/api/v1/scales/{scale_id}")
-        return found
+    def scale(self, scale_id: str) -> ScaleRead:
+        return _read(_SCALE, self.request("GET", f"/api/v1/scales/{scale_id}"))
 
-    def plus(self, scale_id: str) -> list[dict[str, Any]]:
-        """What the scale holds: each PLU, when it was sent, what the scale answered."""
-        found: list[dict[str, Any]] = self.request("GET", f"/api/v1/scales/{scale_id}/plus")
-        return found
+    def plus(self, scale_id: str) -> list[PluRead]:
+        """What the scale holds: each PLU by number, when it was sent, what the scale answered."""
+        return _read(_PLUS, self.request("GET", f"/api/v1/scales/{scale_id}/plus"))
 
-    def uploads(self, scale_id: str) -> list[dict[str, Any]]:
+    def uploads(self, scale_id: str) -> list[UploadRead]:
         """Its last uploads, newest first."""
-        found: list[dict[str, Any]] = self.request("GET", f"/api/v1/scales/{scale_id}/uploads")
-        return found
+        return _read(_UPLOADS, self.request("GET", f"/api/v1/scales/{scale_id}/uploads"))
 
     def upload(self, scale_id: str, *, full: bool = False) -> None:
-        """Upload now: what changed, or everything when ``full``."""
+        """Upload now: what changed, or everything when ``full``; done in the background."""
         self.request("POST", f"/api/v1/scales/{scale_id}/upload", params={"full": full})
 
     def reload_all(self) -> None:
+        """Every scale in full, in the background."""
         self.request("POST", "/api/v1/reload")
