@@ -1,8 +1,8 @@
 """The Manager's Scales section in Chromium against the office's scale server and its emulated CAS scale
-"Мясо": the scale is listed online with the meat it holds; a store manager orders an upload and a full
-reload and sees each arrive as the newest upload, without an error; the scale's page lists its PLUs
-with what the scale answered and finds one by name; a read-only person sees no button to upload, and
-an upload they post anyway is refused."""
+"Мясо": the scale is listed online with the meat it holds, and an administrator reloads all scales; a
+store manager orders an upload and a full reload and sees each arrive as the newest upload, without an
+error, and the PLUs sent again; the scale's page lists its PLUs with what the scale answered and finds
+one by name; a read-only person sees no button to upload, and an upload they post anyway is refused."""
 
 from __future__ import annotations
 
@@ -44,8 +44,16 @@ def test_the_scale_is_listed_online_with_the_plus_it_holds(
     expect(row.locator("td.loaded")).to_have_text(str(len(MEAT)), timeout=BACKGROUND)
     expect(row).to_contain_text("CAS")
     expect(row.locator(".last-upload")).to_contain_text(f"отправлено {len(MEAT)}")
-    expect(admin.get_by_role("button", name="Перезагрузить все весы")).to_be_visible()
     screenshot(admin, screenshots, "scales")
+
+    last = row.locator(".last-upload [data-started]")
+    before = last.get_attribute("data-started")
+    admin.once("dialog", lambda dialog: dialog.accept())  # "Reload every scale in full?"
+    admin.get_by_role("button", name="Перезагрузить все весы").click()
+    expect(admin.get_by_role("status")).to_have_text("Все весы будут перезагружены полностью.")
+    expect(last).not_to_have_attribute("data-started", before or "", timeout=BACKGROUND)
+    expect(row.locator(".last-upload")).to_contain_text("полная перезагрузка")
+    expect(row.locator(".last-upload .error")).to_have_count(0)
 
 
 def newest_upload_after(page: Page, before: str | None, kind: str) -> None:
@@ -76,13 +84,15 @@ def test_a_store_manager_uploads_now_and_reloads_in_full(
     newest_upload_after(page, before, "changes")
 
     before = uploads.first.get_attribute("data-started")
+    plus = page.locator("#plus table.plus tbody tr")
+    sent = plus.first.get_attribute("data-sent")
     page.get_by_role("button", name="Полная перезагрузка").click()
     expect(live.get_by_role("status")).to_have_text("Полная перезагрузка заказана.")
     newest_upload_after(page, before, "full")
     expect(uploads.first.locator("td.written")).to_have_text(str(len(MEAT)))
     expect(live.locator(".loaded")).to_have_text(str(len(MEAT)), timeout=BACKGROUND)
 
-    plus = page.locator("#plus table.plus tbody tr")
+    expect(plus.first).not_to_have_attribute("data-sent", sent or "", timeout=BACKGROUND)  # sent again
     expect(plus).to_have_count(min(len(MEAT), 50))
     expect(plus.first.locator("td.answer")).to_have_text("принят")
     screenshot(page, screenshots, "scale")
