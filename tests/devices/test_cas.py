@@ -230,7 +230,7 @@ def test_the_label_format_reaches_the_scale(emulator: RunningCasScale, scale: Ca
 def test_status(scale: CasScale) -> None:
     status = scale.status()
     assert status.online and not status.busy
-    assert status.message == "0.000 кг, пусто, стабильно; знаков веса 3, цены 2; PLU 0"
+    assert status.message == "0.000 кг, пусто, стабильно; знаков веса 3, цены 2; PLU не вызван"
 
 
 def test_busy_scale_raises_busy_and_a_retry_succeeds(emulator: RunningCasScale) -> None:

@@ -130,6 +130,7 @@ def test_a_scale_gets_what_its_rules_pick_then_only_what_changes(
     with scales.db.read() as conn:
         plus = service.plus_of(conn, scale_id)
     assert [p["product_id"] for p in plus] == ["p1", "p2", "p3"]
+    assert plus[0]["price"] == 89_900 and all(p["accepted"] for p in plus)
     numbers = {p["product_id"]: p["number"] for p in plus}
 
     price(scales, "p2", 52_900)

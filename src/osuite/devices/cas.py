@@ -403,7 +403,9 @@ def _describe(state: codec.Status) -> str:
     weight = Decimal(state.weight).scaleb(-state.weight_decimals)
     load = {0: "пусто", 1: "груз", 2: "перегрузка"}.get(state.load, f"нагрузка {state.load}")
     stable = "стабильно" if state.stable else "нестабильно"
+    # The scale's status names the PLU called up on it (the one being weighed), not how many it holds.
+    called = f"вызван PLU {state.plu}" if state.plu else "PLU не вызван"
     return (
         f"{weight} {unit}, {load}, {stable}; знаков веса {state.weight_decimals}, "
-        f"цены {state.price_decimals}; PLU {state.plu}"
+        f"цены {state.price_decimals}; {called}"
     )

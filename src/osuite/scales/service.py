@@ -549,10 +549,17 @@ def poll(s: Scales, scale_id: str) -> dict[str, Any]:
 
 
 def plus_of(conn: Connection, scale_id: str) -> list[dict[str, Any]]:
-    """Per PLU of a scale: the product, when it was last sent, and the scale's answer."""
+    """Per PLU of a scale: the product, its price at the store (what the scale holds once its upload is
+    done), when it was last sent, and the scale's answer."""
     get_scale(conn, scale_id)
     sent_rows = {r.number: r for r in conn.execute(select(t.sent).where(t.sent.c.scale_id == scale_id))}
     names = dict(conn.execute(select(t.products.c.id, t.products.c.name)).all())
+    store = conn.execute(select(t.enrollment.c.store_id)).scalar()  # None before enrollment: no prices
+    prices = dict(
+        conn.execute(
+            select(t.prices.c.product_id, t.prices.c.price).where(t.prices.c.store_id == store)
+        ).all()
+    )
     numbers = conn.execute(
         select(t.plu_numbers).where(t.plu_numbers.c.scale_id == scale_id).order_by(t.plu_numbers.c.number)
     ).mappings()
@@ -564,6 +571,7 @@ def plus_of(conn: Connection, scale_id: str) -> list[dict[str, Any]]:
                 "number": row["number"],
                 "product_id": row["product_id"],
                 "name": names.get(row["product_id"], ""),
+                "price": prices.get(row["product_id"]),
                 "sent_at": sent_row.at.isoformat() if sent_row else None,
                 "accepted": bool(sent_row and sent_row.digest),
                 "answer": sent_row.answer if sent_row else "",
