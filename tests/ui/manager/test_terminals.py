@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.office import Office
-from tests.support.servers import ServerProcess
+from tests.support.servers import ServerProcess, free_port
 from tests.support.store import STORE_CODE, write_pos_config
 from tests.ui.manager.conftest import log_in, screenshot
 
@@ -24,10 +24,17 @@ NEW_TILL = "Касса 2 (Менеджер)"
 
 @pytest.fixture
 def second_till(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A second POS process, enrolled by the test with the Manager's code, stopped at the end."""
+    """A second POS process, enrolled by the test with the Manager's code, stopped at the end; its
+    registrar is a port where nothing answers, so it reports a device error."""
     folder = tmp_path / "pos2"
     config = write_pos_config(folder / "pos.toml", heartbeat_seconds=0.5, long_poll_seconds=5.0)
-    pos = ServerProcess("pos", folder, f"sqlite:///{folder / 'pos.db'}", extra=["--config", str(config)])
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    pos = ServerProcess(
+        "pos",
+        folder,
+        f"sqlite:///{folder / 'pos.db'}",
+        extra=["--config", str(config), "--registrar", nowhere],
+    )
     try:
         yield pos
     finally:
@@ -75,9 +82,10 @@ def test_enroll_a_till_see_it_come_online_and_revoke_it(
     admin.goto(f"{office.url}/terminals")
     new = admin.locator(f'table.terminals tr[data-name="{NEW_TILL}"]')
     expect(new.locator(".status")).to_have_text("На связи", timeout=30_000)  # the list refreshes itself
+    expect(new.locator("td.devices .bad")).to_contain_text("registrar")
     new.get_by_role("link", name=NEW_TILL).click()
     expect(admin.locator("#terminal-status")).to_have_text("На связи")
-    expect(admin.locator('#devices tr[data-device="registrar"]')).to_be_visible()
+    expect(admin.locator('#devices tr[data-device="registrar"] .badge')).to_have_text("Ошибка")
     admin.locator("#revoke").click()
     expect(admin.locator("h1")).to_have_text(f"Отключить {NEW_TILL}?")
     admin.locator("#confirm-revoke").click()

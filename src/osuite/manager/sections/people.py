@@ -49,23 +49,40 @@ _PAGE = 1000
 M = TypeVar("M", bound=BaseModel)
 
 
-def user_body(
-    *, login: str, name: str, roles: list[str], active: bool, pin: str, password: str
-) -> dict[str, Any]:
-    """A user as the data server takes it (to add, or to replace with PUT): an empty PIN or password
-    is left out, so a new person has none and an existing one keeps theirs."""
-    body: dict[str, Any] = {"login": login.strip(), "name": name.strip(), "roles": roles, "active": active}
-    if pin.strip():
-        body["pin"] = pin.strip()
-    if password:
-        body["password"] = password
-    return body
+class UserForm(BaseModel):
+    """The user form as the browser posts it (an unticked box is simply absent)."""
+
+    login: str = ""
+    name: str = ""
+    roles: list[str] = []
+    active: bool = False
+    pin: str = ""
+    password: str = ""
+
+    def body(self) -> dict[str, Any]:
+        """The user as the data server takes it (to add, or to replace with PUT): an empty PIN or
+        password is left out, so a new person has none and an existing one keeps theirs."""
+        body: dict[str, Any] = {
+            "login": self.login.strip(),
+            "name": self.name.strip(),
+            "roles": self.roles,
+            "active": self.active,
+        }
+        if self.pin.strip():
+            body["pin"] = self.pin.strip()
+        if self.password:
+            body["password"] = self.password
+        return body
 
 
-def role_body(*, name: str, permissions: list[str]) -> dict[str, Any]:
-    """A role as the data server takes it, its permissions in the catalogue's order."""
-    chosen = set(permissions)
-    return {"name": name.strip(), "permissions": [p for p in PERMISSIONS if p in chosen]}
+class RoleForm(BaseModel):
+    name: str = ""
+    permissions: list[str] = []
+
+    def body(self) -> dict[str, Any]:
+        """The role as the data server takes it, its permissions in the catalogue's order."""
+        chosen = set(self.permissions)
+        return {"name": self.name.strip(), "permissions": [p for p in PERMISSIONS if p in chosen]}
 
 
 def _all(dataserver: DataServerClient, path: str, model: type[M]) -> Iterator[M]:
@@ -138,20 +155,18 @@ def edit_user(request: Request, user: Keeper, user_id: str) -> Response:
 
 
 @router.post("/people/users")
+def add_user(request: Request, user: Keeper, form: Annotated[UserForm, Form()]) -> Response:
+    return _save_user(request, user, form, user_id=None)
+
+
 @router.post("/people/users/{user_id}")
-def save_user(
-    request: Request,
-    user: Keeper,
-    login: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    roles: Annotated[list[str] | None, Form()] = None,
-    active: Annotated[bool, Form()] = False,
-    pin: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    user_id: str | None = None,
-) -> Response:
+def change_user(request: Request, user: Keeper, user_id: str, form: Annotated[UserForm, Form()]) -> Response:
+    return _save_user(request, user, form, user_id=user_id)
+
+
+def _save_user(request: Request, user: User, form: UserForm, *, user_id: str | None) -> Response:
     dataserver = backends(request).dataserver
-    body = user_body(login=login, name=name, roles=roles or [], active=active, pin=pin, password=password)
+    body = form.body()
     try:
         if user_id is None:
             saved = UserRead.model_validate(dataserver.request("POST", "/api/v1/users", json=body))
@@ -212,16 +227,18 @@ def edit_role(request: Request, user: Keeper, role_id: str) -> Response:
 
 
 @router.post("/people/roles")
+def add_role(request: Request, user: Keeper, form: Annotated[RoleForm, Form()]) -> Response:
+    return _save_role(request, user, form, role_id=None)
+
+
 @router.post("/people/roles/{role_id}")
-def save_role(
-    request: Request,
-    user: Keeper,
-    name: Annotated[str, Form()] = "",
-    permissions: Annotated[list[str] | None, Form()] = None,
-    role_id: str | None = None,
-) -> Response:
+def change_role(request: Request, user: Keeper, role_id: str, form: Annotated[RoleForm, Form()]) -> Response:
+    return _save_role(request, user, form, role_id=role_id)
+
+
+def _save_role(request: Request, user: User, form: RoleForm, *, role_id: str | None) -> Response:
     dataserver = backends(request).dataserver
-    body = role_body(name=name, permissions=permissions or [])
+    body = form.body()
     try:
         if role_id is None:
             saved = RoleRead.model_validate(dataserver.request("POST", "/api/v1/roles", json=body))

@@ -112,8 +112,7 @@ def _stores(request: Request) -> list[StoreRead]:
     return backends(request).dataserver.stores()
 
 
-def _list_values(request: Request, store: str) -> dict[str, Any]:
-    stores = _stores(request)
+def _list_values(request: Request, store: str, stores: list[StoreRead]) -> dict[str, Any]:
     clients = backends(request).dataserver.clients(store_id=store or None)
     return {
         "clients": sorted(clients, key=lambda c: (c.revoked, c.store_id, c.kind, c.name)),
@@ -127,20 +126,21 @@ def _list_values(request: Request, store: str) -> dict[str, Any]:
 
 @router.get("/terminals")
 def index(request: Request, user: CurrentUser, store: str = "") -> Response:
+    stores = _stores(request)
     return page(
         request,
         user,
         "terminals.html",
         section="terminals",
-        stores=_stores(request),
-        **_list_values(request, store),
+        stores=stores,
+        **_list_values(request, store, stores),
     )
 
 
 @router.get("/terminals/list")
 def live_list(request: Request, user: CurrentUser, store: str = "") -> Response:
     """The table alone, which the page fetches again every few seconds."""
-    return page(request, user, "terminals/list.html", **_list_values(request, store))
+    return page(request, user, "terminals/list.html", **_list_values(request, store, _stores(request)))
 
 
 @router.get("/terminals/enroll")
