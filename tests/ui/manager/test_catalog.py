@@ -122,3 +122,31 @@ def test_a_csv_import_shows_the_rejected_row_and_why(page: Page, office: Office,
     expect(rejected.first).to_contain_text("CAT-CSV-2")
     found = office.store.admin.request("GET", "/api/v1/products", params={"article": "CAT-CSV-1"})
     assert [p["name"] for p in found["items"]] == ["Лимонад из файла"]
+
+
+def test_promotions_are_added_and_deleted_and_templates_are_shown(
+    page: Page, office: Office, sorbet: dict[str, Any]
+) -> None:
+    log_in(page, office, "manager")
+    page.goto(f"{office.url}/catalog/templates")
+    expect(page.locator("#templates tbody tr").first.locator("input[name=name]")).not_to_have_value("")
+
+    page.goto(f"{office.url}/catalog/promotions")
+    page.locator("#new-promotion").click()
+    form = page.locator("form#promotion")
+    form.locator("input[name=name]").fill("Сорбет −10% (тест)")
+    form.locator("select[name=kind]").select_option("percent_off")
+    form.locator("input[name=articles]").fill("NO-SUCH-ARTICLE")
+    form.locator("input[name=active]").uncheck()  # never applied at the till the other tests use
+    form.get_by_role("button", name="Сохранить").click()
+    expect(page.get_by_role("alert")).to_contain_text("NO-SUCH-ARTICLE")  # refused; the form is kept
+    expect(form.locator("input[name=name]")).to_have_value("Сорбет −10% (тест)")
+
+    form.locator("input[name=articles]").fill(sorbet["article"])
+    form.locator("input[name=percent]").fill("10")
+    form.get_by_role("button", name="Сохранить").click()
+    row = page.locator("#promotions tr", has_text="Сорбет −10% (тест)")
+    expect(row).to_contain_text("скидка 10%")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Удалить").click()
+    expect(row).to_have_count(0)
