@@ -52,9 +52,8 @@ def prepare(url: str, folder: Path, n: int) -> tuple[str, dict[str, dict[str, st
         article = conn.execute(select(p.article).where(p.id == product_id)).scalar_one()
     ds.db.dispose()
     searches = {
-        "name, a common word («молоко»: the first page is found early)": {"q": "молоко"},
-        "name, a word no product has («зюзюка»: every name is read, as for any word fewer than "
-        f"{LIMIT} products have)": {"q": "зюзюка"},
+        "name, a common word («молоко»: read in id order, the first page is found early)": {"q": "молоко"},
+        "name, a word no product has («зюзюка»: looked up in the trigram index)": {"q": "зюзюка"},
         "article": {"article": article},
         "barcode": {"barcode": code},
     }

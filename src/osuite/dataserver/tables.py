@@ -17,6 +17,8 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    column,
+    table,
 )
 
 from osuite.core.db import named_metadata
@@ -142,7 +144,24 @@ products = Table(
     Column("search", String(300), nullable=False, default=""),
     Index("ix_products_name", "name"),
     Index("ix_products_category", "category_id"),
+    # PostgreSQL: a trigram index that LIKE '%…%' on the folded name uses (migration 0003; SQLite's
+    # equivalent is products_search below).
+    Index(
+        "ix_products_search_trgm",
+        "search",
+        postgresql_using="gin",
+        postgresql_ops={"search": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
 )
+
+# SQLite: the FTS5 trigram index of products.search (migration 0003), external content keyed by the
+# products' implicit rowid and kept in step by triggers on products. Not in ``metadata``: SQLAlchemy
+# cannot describe a virtual table, and create_all/autogenerate must leave it alone. Declared here only
+# to query it. Its rowids are products' rowids, so a migration that rebuilds products (a batch
+# ALTER on SQLite copies the table, drops the triggers and may renumber the rows) must recreate the
+# triggers and run ``INSERT INTO products_search(products_search) VALUES ('rebuild')``; so must a
+# VACUUM, which may renumber the rowids of a table without an INTEGER PRIMARY KEY.
+products_search = table("products_search", column("rowid"), column("search"))
 
 barcodes = Table(
     "barcodes",
