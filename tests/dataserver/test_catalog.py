@@ -707,3 +707,12 @@ def test_a_write_that_loses_a_race_is_a_conflict_not_a_failure(
     _refused(
         admin, "POST", "/api/v1/products", 409, "saved at the same moment: reload and try again", json=body
     )
+
+
+def test_a_cursor_beyond_what_the_log_can_hold_is_refused_not_a_server_error(admin: TestClient) -> None:
+    _client, token = enroll_client(admin, make_store(admin))
+    for since in (2**63 - 1, 2**63):
+        answer = admin.get(
+            "/api/v1/sync/changes", params={"since": since}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.status_code == (200 if since < 2**63 else 422), answer.text

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from osuite.core.http import Principal, requires
+from osuite.core.jsonvalues import BIGINT
 from osuite.core.sync.changelog import ChangeLog, Page
 from osuite.core.sync.intake import Intake
 from osuite.core.sync.wire import MAX_BATCH, ChangesPage, DocumentIn, DocumentsBatch, IntakeAnswer
@@ -48,7 +49,7 @@ def sync_router(*, changelog: ChangeLog, intake: Intake, audiences: Audiences) -
     )
     async def changes(
         principal: SyncClient,
-        since: Annotated[int, Query(ge=0)] = 0,
+        since: Annotated[int, Query(ge=0, le=BIGINT)] = 0,
         limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
         snapshot: Annotated[
