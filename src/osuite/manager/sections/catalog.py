@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from osuite.core.barcodes import BarcodeTemplate
+from osuite.core.barcodes import BarcodeTemplate, TemplateKind
 from osuite.core.i18n import N_
 from osuite.core.money import MoneyError, format_money, parse_money
 from osuite.dataserver.client import DataServerClient, DataServerError
@@ -23,14 +23,18 @@ from osuite.dataserver.wire.catalog import (
     BarcodeRead,
     BarcodeTemplateRead,
     CategoryRead,
+    ImportKind,
     ImportReport,
     Page,
     PriceRead,
     PriceUpdate,
     ProductRead,
     ProductUpdate,
+    PromotionKind,
     PromotionRead,
     PromotionUpdate,
+    Unit,
+    VatRate,
 )
 from osuite.dataserver.wire.clients import ClientRead, StoreRead
 from osuite.manager.roles import Action
@@ -43,11 +47,11 @@ router = APIRouter(include_in_schema=False)
 Editor = Annotated[User, Depends(allowed(Action.EDIT_CATALOG))]
 PAGE_SIZE = 50
 SEARCHES = ("name", "article", "barcode")
-UNITS = ("pcs", "kg", "l")
-VAT_RATES = ("none", "0", "5", "7", "10", "20", "22", "5/105", "7/107", "10/110", "20/120", "22/122")
-TEMPLATE_KINDS = ("weight", "price", "count")
-IMPORT_KINDS = ("products", "barcodes", "prices")
-PROMOTION_KINDS = ("percent_off", "amount_off", "n_for_m", "receipt_threshold")
+UNITS = get_args(Unit)
+VAT_RATES = get_args(VatRate)
+TEMPLATE_KINDS = get_args(TemplateKind)
+IMPORT_KINDS = get_args(ImportKind)
+PROMOTION_KINDS = get_args(PromotionKind)
 REACH_REFRESH_SECONDS = 2
 
 M = TypeVar("M", bound=BaseModel)
