@@ -112,3 +112,13 @@ def test_a_read_only_person_sees_no_way_to_change_people(page: Page, office: Off
         f"{office.url}/people/users", form={"login": "sneaky", "name": "Sneaky", "password": "sneaky-pass"}
     )
     assert answer.status == 403
+
+
+def test_an_administrator_cannot_deactivate_themselves(admin: Page, office: Office) -> None:
+    admin.goto(f"{office.url}/people/users/admin")
+    admin.locator("input[name=active]").uncheck()
+    admin.get_by_role("button", name="Сохранить").click()
+    expect(admin.locator("#user-form p.bad")).to_contain_text("you cannot deactivate yourself")
+    assert office.store.admin.request("GET", "/api/v1/users/admin")["active"] is True
+    admin.goto(f"{office.url}/people")
+    expect(admin.locator("h1")).to_be_visible()  # still logged in and allowed

@@ -5,6 +5,7 @@ a short password) are shown next to the form, and then nothing has changed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -164,9 +165,20 @@ def change_user(request: Request, user: Keeper, user_id: str, form: Annotated[Us
     return _save_user(request, user, form, user_id=user_id)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A change the Manager itself refuses, shown like the data server's refusals."""
+
+    detail: str
+
+
 def _save_user(request: Request, user: User, form: UserForm, *, user_id: str | None) -> Response:
     dataserver = backends(request).dataserver
     body = form.body()
+    if user_id == user.user_id and not form.active:  # nobody would be left to switch them back on
+        myself = UserRead.model_validate(dataserver.request("GET", f"/api/v1/users/{user_id}"))
+        refusal = Refusal("you cannot deactivate yourself: another administrator can")
+        return _user_form(request, user, person=myself, status_code=422, form=body, error=refusal)
     try:
         if user_id is None:
             saved = UserRead.model_validate(dataserver.request("POST", "/api/v1/users", json=body))
