@@ -301,7 +301,9 @@ def _puller(hq: TestClient, store_server: TestClient, store_id: str) -> Puller:
         rows = [
             ChangeRow(c["seq"], c["entity"], c["key"], c["op"], c.get("payload")) for c in body["changes"]
         ]
-        return FetchedPage(rows, body["next"], body["has_more"], body.get("reset", False))
+        return FetchedPage(
+            rows, body["next"], body["has_more"], body.get("reset", False), body.get("horizon", 0)
+        )
 
     local = data_server(store_server)
     return Puller(local.db, tables.edge, fetch, upstream.CatalogReplica(local), link="hq", page_size=2)

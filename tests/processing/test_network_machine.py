@@ -114,7 +114,9 @@ class Network(RuleBasedStateMachine):
             ChangeRow(seq, entity, key, op, orjson.loads(body) if body else None)
             for seq, entity, key, op, body in page.rows
         ]
-        return FetchedPage(changes=rows, next=page.next, has_more=page.has_more, reset=page.reset)
+        return FetchedPage(
+            changes=rows, next=page.next, has_more=page.has_more, reset=page.reset, horizon=page.horizon
+        )
 
     def sender(self, sub: Processing) -> Any:
         who = Principal(kind="subordinate", id=sub.center_id, scopes=frozenset({"sync", "subordinate"}))

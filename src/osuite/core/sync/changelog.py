@@ -53,6 +53,8 @@ class Page:
     next: int
     has_more: bool
     reset: bool = False
+    horizon: int = 0
+    """The tombstone horizon when the page was read (see :meth:`ChangeLog.read`)."""
 
 
 class Notifier:
@@ -145,10 +147,14 @@ class ChangeLog:
         """The next page after ``since`` for a client that belongs to ``audiences``.
 
         A client loading a snapshot pages through the whole log from 0: its cursor may lie below the
-        tombstone horizon without having missed anything, so it is never told to reset.
+        tombstone horizon without having missed anything, so it is never told to reset. Every page says
+        the horizon, though: one that moves while a snapshot is paged means tombstones were purged
+        meanwhile, perhaps of rows the client took from an earlier page, and the client redoes its
+        snapshot as a reset (:class:`~osuite.core.sync.puller.Puller`).
         """
-        if not snapshot and 0 < since < self.horizon(conn):
-            return Page(rows=[], next=0, has_more=True, reset=True)
+        horizon = self.horizon(conn)
+        if not snapshot and 0 < since < horizon:
+            return Page(rows=[], next=0, has_more=True, reset=True, horizon=horizon)
         c = self.tables.changes.c
         query = (
             select(c.seq, c.entity, c.key, c.op, c.payload)
@@ -160,7 +166,7 @@ class ChangeLog:
             query = query.where(c.op == UPSERT)  # a client with nothing needs no tombstones
         rows = [tuple(r) for r in conn.execute(query)]
         next_seq = rows[-1][0] if rows else since
-        return Page(rows=rows, next=next_seq, has_more=len(rows) == limit)
+        return Page(rows=rows, next=next_seq, has_more=len(rows) == limit, horizon=horizon)
 
     def horizon(self, conn: Connection) -> int:
         value = conn.execute(

@@ -89,6 +89,8 @@ class Puller:
         self.last_error: str | None = None
         self.last_success: datetime | None = None
         self._wake = threading.Event()
+        self._snapshot_horizon: int | None = None
+        """The center's tombstone horizon when this process began the snapshot it is paging."""
 
     def wake(self) -> None:
         """Cut a back-off short and pull at once (the center is known to answer again)."""
@@ -160,7 +162,7 @@ class Puller:
 
     def _apply(self, since: int, page: FetchedPage) -> PullResult:
         """Apply one page fetched from ``since`` and move the cursor, in one transaction."""
-        if page.reset:
+        if page.reset or self._purged_during_snapshot(since, page):
             log.warning("center compacted history past cursor %d: reloading a snapshot", since)
             with self.gate(), self.db.write() as conn:
                 self._save_cursor(conn, CursorState(0, snapshot=True, resetting=True))
@@ -184,6 +186,23 @@ class Puller:
         return PullResult(
             applied=len(page.changes), has_more=page.has_more, cursor=page.next, snapshot=snapshot
         )
+
+    def _purged_during_snapshot(self, since: int, page: FetchedPage) -> bool:
+        """Whether tombstones may have been purged while this edge paged a plain snapshot: a row it took
+        from an earlier page may since have been deleted, its tombstone gone, so the snapshot is redone
+        as a reset (which drops what it does not mention). Known when the horizon moved since the first
+        page; assumed when this process resumed a snapshot another one began below the horizon."""
+        if since == 0:
+            self._snapshot_horizon = page.horizon
+            return False
+        if page.horizon == 0:  # nothing was ever purged
+            return False
+        with self.db.read() as conn:
+            state = self._cursor(conn)
+        if not state.snapshot or state.resetting or state.seq != since:
+            return False
+        began = self._snapshot_horizon
+        return page.horizon > began if began is not None else since < page.horizon
 
     def _cursor(self, conn: Connection) -> CursorState:
         """Where this link stands; a link never pulled starts with a snapshot."""

@@ -122,5 +122,6 @@ def _encode(page: Page) -> bytes:
             "next": page.next,
             "has_more": page.has_more,
             "reset": page.reset,
+            "horizon": page.horizon,
         }
     )

@@ -35,6 +35,7 @@ class FetchedPage:
     next: int
     has_more: bool
     reset: bool
+    horizon: int = 0
 
 
 class SyncTransport:
@@ -63,6 +64,7 @@ class SyncTransport:
             next=body["next"],
             has_more=body["has_more"],
             reset=body.get("reset", False),
+            horizon=body.get("horizon", 0),
         )
 
     def send(self, documents: list[DocumentIn]) -> IntakeAnswer:

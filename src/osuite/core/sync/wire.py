@@ -39,6 +39,10 @@ class ChangesPage(BaseModel):
     next: int = Field(description="The cursor to send as `since` next time")
     has_more: bool
     reset: bool = False
+    horizon: int = Field(
+        default=0,
+        description="Tombstones up to this seq were purged; a snapshot seeing it move is redone as a reset",
+    )
 
 
 class DocumentIn(BaseModel):
